@@ -1,0 +1,25 @@
+"""Shared fixtures: the real data folder and how tests on it behave without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ``../shared/data``.
+
+    On a user's clone (no ``../shared``) tests that need it skip with a reason;
+    in CI (``CI=true``) a missing folder is a failure, so real-data tests never
+    silently skip there.
+    """
+    if SHARED_DATA.is_dir():
+        return SHARED_DATA
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI=true but the real data folder {SHARED_DATA} is missing")
+    pytest.skip(f"real data not available: {SHARED_DATA} does not exist (clone has no ../shared)")
