@@ -1,0 +1,5 @@
+import sys
+
+from vadkit.cli.main import main
+
+sys.exit(main())

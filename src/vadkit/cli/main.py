@@ -1,0 +1,93 @@
+"""``vadkit`` command line: thin wrappers that parse, call the library and print.
+
+Known errors (:class:`vadkit.errors.VadkitError`) become one line on stderr and exit
+code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from vadkit import __version__
+from vadkit.errors import VadkitError
+
+# command name -> "module:attribute" of a click command; imported lazily so that
+# `vadkit --help` does not import torch.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "extract": (
+        "vadkit.cli.cmd_extract:extract",
+        "Turn videos or frame folders into a FeatureStore.",
+    ),
+    "import": (
+        "vadkit.cli.cmd_import:import_",
+        "Import published feature layouts into a FeatureStore.",
+    ),
+    "store": ("vadkit.cli.cmd_store:store", "Inspect, check and finalize feature stores."),
+    "evaluate": (
+        "vadkit.cli.cmd_evaluate:evaluate",
+        "Score files + annotations -> metrics table and JSON.",
+    ),
+    "backbones": (
+        "vadkit.cli.cmd_extract:backbones",
+        "List feature backbones and their weights files.",
+    ),
+}
+
+EXAMPLES = """\b
+Examples:
+  vadkit extract --backbone efficientnet_lite0 --input ped2/testing/frames --out stores/ped2
+  vadkit store check stores/ped2
+  vadkit import rtfm --list ucf-i3d-test.list --root /data/UCF_Test_ten_crop_i3d --out stores/ucf
+  vadkit evaluate --scores run/scores.npz --dataset ucf-crime --annotations Temporal_Anomaly_Annotation.txt \\
+      --frame-counts Test_Annotation.txt
+  vadkit backbones
+"""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(
+    cls=LazyGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name="vadkit")
+def cli() -> None:
+    """vadkit: video anomaly detection, from raw video to scored events."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="vadkit", standalone_mode=False)
+    except VadkitError as exc:
+        click.echo(f"vadkit: error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("vadkit: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
