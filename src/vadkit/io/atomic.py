@@ -1,7 +1,8 @@
-"""Atomic writes: a temp file in the target's directory, fsync, then ``os.replace``.
+"""Atomic file writes: a file either has its final name and full content, or does not exist.
 
-Nothing half-written ever carries the final name, so an interrupted run loses
-nothing that was already complete.
+Each writer creates a temporary file in the destination's directory (so the final
+``os.replace`` is a same-filesystem rename), writes, flushes, fsyncs, then renames.
+On any failure the temporary file is removed and the previous file, if any, is left as it was.
 """
 
 from __future__ import annotations
@@ -15,38 +16,99 @@ from typing import IO, Any
 
 import numpy as np
 
+from vadkit.errors import VadkitError
 
-def _atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, not per write.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+__all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(fh)`` on a temporary binary file, then move it to ``path``.
+
+    Parameters
+    ----------
+    path : destination; its parent directory must exist.
+    write : writes the whole content to the open binary file handle it is given.
+
+    Returns
+    -------
+    Path : the destination path.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise VadkitError(f"cannot write {path}: directory {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
+    _fsync_dir(parent)
     return path
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not supported on every platform/filesystem.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
-    return _atomic(path, lambda f: f.write(data))
+    return atomic_write(path, lambda fh: fh.write(data))
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (no newline translation)."""
+    return atomic_write_bytes(path, text.encode(encoding))
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Path:
+    """Serialise ``obj`` as JSON (UTF-8, trailing newline) and write it atomically.
+
+    The object is serialised before anything touches the disk, so an unserialisable
+    object leaves no file behind.
+    """
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
 
 
-def atomic_save_npy(path: str | Path, array: np.ndarray) -> Path:
-    """Save ``array`` as ``.npy`` atomically (no pickles)."""
-    return _atomic(path, lambda f: np.save(f, np.asarray(array), allow_pickle=False))
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Save ``array`` in ``.npy`` format to exactly ``path`` (no suffix added), atomically.
+
+    Object arrays are refused: they would need pickling, which the stores never use.
+    """
+    array = np.asanyarray(array)
+    if array.dtype.hasobject:
+        raise VadkitError(f"cannot save {path}: object arrays are not supported (dtype {array.dtype})")
+
+    def write(fh: IO[bytes]) -> None:
+        np.save(fh, array, allow_pickle=False)
+
+    return atomic_write(path, write)

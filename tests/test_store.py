@@ -1,0 +1,142 @@
+"""FeatureStore contract: layout, manifest, atomic writes, memory-mapped reads, checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vadkit.cli.main import main
+from vadkit.errors import VadkitError
+from vadkit.io.check import allowed_T, check_store
+from vadkit.io.store import SCHEMA_VERSION, FeatureStore, StoreInfo, StoreWriter, safe_file_stem
+
+INFO = StoreInfo(
+    backbone="test", weights_sha256="random-init", dim=8, crops=2, padding="repeat_last"
+)
+
+
+def make_store(path, n=3, **kw):
+    w = StoreWriter(path, kw.pop("info", INFO))
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        T = 2 + i
+        w.add(
+            f"v{i}",
+            rng.random((T, 2, 8), dtype=np.float32),
+            label=i % 2,
+            n_frames=16 * T,
+            cls="Normal" if i % 2 == 0 else "Fight",
+            split="test",
+            fps=25.0,
+        )
+    return w.finalize(**kw)
+
+
+def test_roundtrip_manifest_and_mmap(tmp_path):
+    store = make_store(tmp_path / "s")
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["store"]["dim"] == 8 and manifest["store"]["crops"] == 2
+    assert manifest["store"]["vadkit_version"]
+    assert [v["id"] for v in manifest["videos"]] == ["v0", "v1", "v2"]
+    assert manifest["videos"][1]["class"] == "Fight" and manifest["videos"][1]["label"] == 1
+    x = store.load("v2")
+    assert isinstance(x, np.memmap) and x.shape == (4, 2, 8) and x.dtype == np.float32
+    assert store.select(label=1) == ["v1"]
+    assert check_store(tmp_path / "s") == []
+
+
+def test_finalize_order_and_unknown_video(tmp_path):
+    store = make_store(tmp_path / "s", order=["v2", "v0"])
+    assert store.ids == ["v2", "v0", "v1"]
+    with pytest.raises(VadkitError, match="unknown video 'nope'"):
+        store.load("nope")
+
+
+def test_wrong_shape_is_rejected_and_nothing_lost(tmp_path):
+    w = StoreWriter(tmp_path / "s", INFO)
+    w.add("ok", np.zeros((3, 2, 8), np.float32))
+    with pytest.raises(VadkitError, match=r"video 'bad': features have shape \(3, 8\)"):
+        w.add("bad", np.zeros((3, 8), np.float32))
+    assert w.has("ok") and not w.has("bad")
+    assert len(w.finalize()) == 1
+
+
+def test_recipe_mismatch_is_an_error(tmp_path):
+    make_store(tmp_path / "s")
+    other = StoreInfo(backbone="other", weights_sha256="x", dim=8, crops=2)
+    with pytest.raises(VadkitError, match="was made differently"):
+        StoreWriter(tmp_path / "s", other)
+
+
+def test_safe_stems_are_distinct():
+    a, b = safe_file_stem("a/b#1"), safe_file_stem("a_b_1")
+    assert a != b and "/" not in a and "#" not in a
+    assert safe_file_stem("01_001") == "01_001"
+
+
+def test_check_reports_every_problem_with_video_id(tmp_path):
+    make_store(tmp_path / "s")
+    store = FeatureStore.open(tmp_path / "s")
+    arr = np.array(store.load("v0"))
+    arr[0, 0, 0] = np.nan
+    arr[1, 0, 0] = np.inf
+    np.save(store.file("v0"), arr)
+    np.save(store.file("v1"), np.zeros((3, 2, 5), np.float32))  # wrong dim
+    store.file("v2").unlink()
+    msgs = [str(p) for p in check_store(tmp_path / "s")]
+    assert any("video 'v0'" in m and "1 NaN and 1 Inf" in m for m in msgs)
+    assert any("video 'v1'" in m and "feature dim 5" in m for m in msgs)
+    assert any("video 'v2'" in m and "missing" in m for m in msgs)
+
+
+def test_check_T_against_n_frames(tmp_path):
+    w = StoreWriter(tmp_path / "s", INFO)
+    w.add("short", np.zeros((2, 2, 8), np.float32), n_frames=481)  # repeat_last -> 31
+    w.finalize()
+    (problem,) = check_store(tmp_path / "s")
+    assert problem.video_id == "short" and "T=2 does not fit n_frames=481" in problem.message
+
+
+def test_allowed_T_rules():
+    unknown = StoreInfo(backbone="i3d", weights_sha256="unknown", dim=1, crops=1)
+    assert allowed_T(481, unknown) == {30, 31}
+    assert allowed_T(480, unknown) == {30}
+    seg = StoreInfo(backbone="c3d", weights_sha256="unknown", dim=1, crops=1, n_segments=32)
+    assert allowed_T(347, seg) == {32}
+
+
+def test_open_errors(tmp_path):
+    with pytest.raises(VadkitError, match="not a directory"):
+        FeatureStore.open(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VadkitError, match="manifest.json is missing"):
+        FeatureStore.open(tmp_path / "empty")
+    (tmp_path / "empty" / "manifest.json").write_text('{"schema_version": 99}')
+    with pytest.raises(VadkitError, match="schema_version 99"):
+        FeatureStore.open(tmp_path / "empty")
+
+
+def test_cli_store_check_and_info(tmp_path, capsys):
+    make_store(tmp_path / "s")
+    assert main(["store", "check", str(tmp_path / "s")]) == 0
+    assert "OK" in capsys.readouterr().out
+    assert main(["store", "info", str(tmp_path / "s")]) == 0
+    assert "backbone   test" in capsys.readouterr().out
+    np.save(FeatureStore.open(tmp_path / "s").file("v1"), np.zeros((3, 2, 5), np.float32))
+    assert main(["store", "check", str(tmp_path / "s")]) == 1
+    assert "video 'v1'" in capsys.readouterr().out
+    assert main(["store", "check", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vadkit: error:") and err.count("\n") == 1
+
+
+def test_cli_finalize_recovers_interrupted_run(tmp_path, capsys):
+    w = StoreWriter(tmp_path / "s", INFO)
+    w.add("a", np.zeros((1, 2, 8), np.float32))  # no finalize: "interrupted"
+    with pytest.raises(VadkitError, match="store finalize"):
+        FeatureStore.open(tmp_path / "s")
+    assert main(["store", "finalize", str(tmp_path / "s")]) == 0
+    assert FeatureStore.open(tmp_path / "s").ids == ["a"]
