@@ -18,6 +18,7 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 
+
 def _read_umask() -> int:
     # os.umask can only be read by setting it; do it once, at import, not per write.
     mask = os.umask(0o022)
@@ -27,7 +28,13 @@ def _read_umask() -> int:
 
 _UMASK = _read_umask()
 
-__all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = [
+    "atomic_save_npy",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
@@ -106,7 +113,9 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     """
     array = np.asanyarray(array)
     if array.dtype.hasobject:
-        raise VadkitError(f"cannot save {path}: object arrays are not supported (dtype {array.dtype})")
+        raise VadkitError(
+            f"cannot save {path}: object arrays are not supported (dtype {array.dtype})"
+        )
 
     def write(fh: IO[bytes]) -> None:
         np.save(fh, array, allow_pickle=False)

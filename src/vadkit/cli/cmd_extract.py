@@ -1,0 +1,155 @@
+"""``vadkit extract``, ``vadkit backbones`` and ``vadkit probe``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+EXTRACT_EXAMPLES = """\b
+Examples:
+  vadkit extract --backbone efficientnet_lite0 --input ped2/testing/frames --out stores/ped2
+  vadkit extract --backbone i3d_r50 --weights i3d_r50_kinetics.pth --crop ten \\
+      --input videos.csv --out stores/ucf-i3d --shard 0/4
+  vadkit extract --backbone c3d --weights c3d.pickle --segments 32 --input videos/ --out stores/c3d32
+"""
+
+
+@click.command(epilog=EXTRACT_EXAMPLES)
+@click.option("--backbone", "-b", required=True, help="Backbone name (see `vadkit backbones`).")
+@click.option(
+    "--input",
+    "-i",
+    "input_",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Video file, frame folder, folder of either, .txt list or .csv (path,id,label,class,split).",
+)
+@click.option(
+    "--out", "-o", required=True, type=click.Path(path_type=Path), help="Store directory."
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Weights file of the backbone.")
+@click.option("--random-init", is_flag=True, help="Untrained weights (recorded in the manifest).")
+@click.option(
+    "--crop", type=click.Choice(["center", "five", "ten"]), default="center", show_default=True
+)
+@click.option("--clip-len", type=int, help="Frames per snippet [backbone clip length, or 16].")
+@click.option("--stride", type=int, help="Frames between snippet starts [= clip length].")
+@click.option(
+    "--frame-step", type=int, default=1, show_default=True, help="Frame step inside a snippet."
+)
+@click.option(
+    "--padding",
+    type=click.Choice(["repeat_last", "loop", "drop"]),
+    default="repeat_last",
+    show_default=True,
+    help="Last partial snippet: edge-pad, loop-pad from the start, or drop.",
+)
+@click.option(
+    "--segments", type=int, help="Fixed number of segments per video (32: Sultani/TACnet)."
+)
+@click.option(
+    "--segment-rule", type=click.Choice(["sultani", "tacnet"]), default="sultani", show_default=True
+)
+@click.option(
+    "--batch-size", type=int, default=8, show_default=True, help="Network inputs per pass."
+)
+@click.option("--threads", type=int, help="torch CPU threads.")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--shard", help="I/N: process every N-th video starting at I (0-based).")
+@click.option("--overwrite", is_flag=True, help="Recompute finished videos instead of resuming.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def extract(
+    backbone: str,
+    input_: Path,
+    out: Path,
+    weights: Path | None,
+    random_init: bool,
+    crop: str,
+    clip_len: int | None,
+    stride: int | None,
+    frame_step: int,
+    padding: str,
+    segments: int | None,
+    segment_rule: str,
+    batch_size: int,
+    threads: int | None,
+    device: str,
+    shard: str | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Turn videos or frame folders into a FeatureStore.
+
+    Finished videos are skipped when the command is run again (resume). Videos that
+    cannot be read are reported with their path; the others are still extracted and
+    the exit code is 3.
+    """
+    import torch
+
+    from vadkit.extract.engine import ExtractOptions, parse_shard
+    from vadkit.extract.engine import extract as run
+
+    if threads:
+        torch.set_num_threads(threads)
+    options = ExtractOptions(
+        crop=crop,  # type: ignore[arg-type]
+        clip_len=clip_len,
+        stride=stride,
+        frame_step=frame_step,
+        padding=padding,  # type: ignore[arg-type]
+        n_segments=segments,
+        segment_rule=segment_rule,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        device=device,
+    )
+    result = run(
+        input_,
+        out,
+        backbone,
+        weights=weights,
+        random_init=random_init,
+        options=options,
+        shard=parse_shard(shard),
+        overwrite=overwrite,
+        progress=not quiet,
+    )
+    for vid, msg in result.failed:
+        click.echo(f"failed: {vid}: {msg}", err=True)
+    fps = result.frames / result.seconds if result.seconds else 0.0
+    click.echo(
+        f"{out}: {len(result.done)} extracted, {len(result.skipped)} already done, "
+        f"{len(result.failed)} failed; {result.frames} frames in {result.seconds:.1f} s "
+        f"({fps:.1f} frames/s); store has {len(result.store or [])} videos"
+    )
+    if result.failed:
+        raise click.exceptions.Exit(3)
+
+
+@click.command()
+def backbones() -> None:
+    """List feature backbones, their input and the weights file each expects."""
+    from vadkit.backbones.registry import get_config, list_backbones
+
+    for name in list_backbones():
+        c = get_config(name)
+        clip = f"{c.clip_len}-frame clips" if c.kind == "clip" else "per frame, pooled"
+        click.echo(
+            f"{name:<20} {c.out_dim:>5}-d  {c.input_size[0]}x{c.input_size[1]} {clip:<20} "
+            f"weights: {c.weights_file} ({c.weights_source})"
+        )
+
+
+@click.command(epilog="\b\nExample:\n  vadkit probe ped2/testing/frames")
+@click.argument("inputs", type=click.Path(path_type=Path))
+def probe(inputs: Path) -> None:
+    """Print fps, frame count, size and duration of every video in INPUTS."""
+    from vadkit.io.video import list_inputs, open_video
+
+    click.echo(f"{'id':<24} {'frames':>7} {'fps':>7} {'duration':>9}  size")
+    for item in list_inputs(inputs):
+        with open_video(item.path, item.id) as reader:
+            m = reader.meta
+        click.echo(
+            f"{item.id:<24} {m.n_frames:>7} {m.fps:>7.2f} {m.duration:>8.2f}s  {m.width}x{m.height}"
+        )

@@ -1,0 +1,26 @@
+"""``vadkit synth``: a small synthetic dataset of real encoded videos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(
+    epilog="\b\nExample:\n  vadkit synth --out data/synth && vadkit probe data/synth/videos.csv"
+)
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
+@click.option("--train", "n_train", default=4, show_default=True, help="Normal training videos.")
+@click.option(
+    "--test", "n_test", default=4, show_default=True, help="Test videos (half anomalous)."
+)
+@click.option("--frames", "n_frames", default=96, show_default=True, help="Frames per video.")
+@click.option("--seed", default=0, show_default=True)
+def synth(out: Path, n_train: int, n_test: int, n_frames: int, seed: int) -> None:
+    """Write a small synthetic anomaly dataset: videos, videos.csv, annotations.csv."""
+    from vadkit.datasets.synthetic import make_synthetic_dataset
+
+    videos = make_synthetic_dataset(out, n_train, n_test, n_frames, seed=seed)
+    n_anom = sum(v.label for v in videos)
+    click.echo(f"{out}: {len(videos)} videos ({n_anom} anomalous), list in {out / 'videos.csv'}")
