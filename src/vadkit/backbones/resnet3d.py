@@ -18,9 +18,10 @@ from torch import nn
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.backbones.weights import read_state_dict
 
-# torchvision's video models were trained on 0-1 RGB with these Kinetics statistics.
-_KINETICS_MEAN = tuple(round(v * 255, 4) for v in (0.43216, 0.394666, 0.37645))
-_KINETICS_STD = tuple(round(v * 255, 4) for v in (0.22803, 0.22145, 0.216989))
+# torchvision's video models take 0-1 RGB normalised with these Kinetics statistics; its
+# preset resizes frames to 128x171 (HxW, i.e. short side 128 for 4:3 video), centre-crops 112.
+_KINETICS_MEAN = (0.43216 * 255, 0.394666 * 255, 0.37645 * 255)
+_KINETICS_STD = (0.22803 * 255, 0.22145 * 255, 0.216989 * 255)
 _TV_SOURCE = (
     "published by torchvision (Kinetics-400 pretrained): download "
     "https://download.pytorch.org/models/{file} once (or copy it from "

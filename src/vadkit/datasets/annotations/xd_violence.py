@@ -24,6 +24,7 @@ from vadkit.datasets.annotations.groundtruth import (
 from vadkit.errors import VadkitError
 
 _CROP_SUFFIX = re.compile(r"(__\d+|__vggish)?\.npy$")
+_CLASS = re.compile(r"[A-Z][A-Z0-9]*")
 _LABEL = re.compile(r"_label_([A-Z0-9-]+)$")
 
 
@@ -166,6 +167,9 @@ def read_xd_violence_multiclass(
             raise VadkitError(f"{where}: video {vid!r} is annotated twice")
         triples = [parts[i : i + 3] for i in range(1, len(parts), 3)]
         cls = [t[0] for t in triples]
+        bad = [c for c in cls if not _CLASS.fullmatch(c)]
+        if bad:
+            raise VadkitError(f"{where}: video {vid!r}: {bad[0]!r} is not a class name (B1, G, ...)")
         nums = [
             parse_int(x, annotations_file, lineno, "a frame number") for t in triples for x in t[1:]
         ]
