@@ -107,6 +107,11 @@ def test_video_auc_small_case():
         M.video_auc(labels, scores, reduce="median")
     with pytest.raises(VadkitError, match=r"video_labels\['v1'\] must be binary"):
         M.video_auc({**labels, "v1": 2}, scores)
+    assert M.video_auc({"a": 1, "b": 0}, {"a": 0.7, "b": np.array([0.2])}) == 1.0
+    with pytest.raises(VadkitError, match=r"video_scores\['v2'\] is empty"):
+        M.video_auc(labels, {**scores, "v2": np.zeros(0)})
+    with pytest.raises(VadkitError, match=r"video_scores\['v2'\] must be 1-D"):
+        M.video_auc(labels, {**scores, "v2": np.zeros((2, 2))})
     with pytest.raises(VadkitError, match="only anomalous"):
         M.video_auc({"v1": 1, "v3": 1}, {"v1": scores["v1"], "v3": scores["v3"]})
 
@@ -194,7 +199,7 @@ def test_per_video_input_errors_name_the_video():
     two_d = dict(labels, v03=labels["v03"][None])
     with pytest.raises(VadkitError, match=r"labels_by_video\['v03'\] must be 1-D"):
         M.abnormal_video_auc(two_d, scores)
-    nonbin = dict(labels, v00=labels["v00"] * 3)
+    nonbin = dict(labels, v00=labels["v00"] + 2)
     with pytest.raises(VadkitError, match=r"labels_by_video\['v00'\] must be binary"):
         M.per_video_auc(nonbin, scores)
     with pytest.raises(VadkitError, match=r"only in labels \['v00'\], only in scores \[\]"):

@@ -89,10 +89,15 @@ def expand_snippets(
     lo = np.maximum(0, -((length - 1 - k) // step))
     uncovered = lo > hi  # gap or past the end: fall back to the preceding / last snippet
     lo = np.where(uncovered, hi, lo)
-    csum = np.concatenate([[0.0], np.cumsum(s)])
     if step >= length:
         return s[hi]
-    return (csum[hi + 1] - csum[lo]) / (hi - lo + 1)
+    # sum the at most ceil(length / step) covering snippets directly (a cumsum difference
+    # would not return a lone snippet's score exactly)
+    total = np.zeros(n)
+    for j in range(-(-length // step)):
+        t = hi - j
+        total += np.where(t >= lo, s[np.maximum(t, 0)], 0.0)
+    return total / (hi - lo + 1)
 
 
 def segment_bounds_sultani(n_clips: int, n_segments: int = 32) -> np.ndarray:

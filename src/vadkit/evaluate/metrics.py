@@ -253,7 +253,7 @@ def video_auc(
     Parameters
     ----------
     video_labels : id -> 0/1, or id -> (N,) binary frame labels (video label = any anomalous).
-    video_scores : id -> (T,) frame or snippet scores; T need not equal N.
+    video_scores : id -> (T,) frame or snippet scores (T need not equal N), or one score.
     reduce : ``"max"`` (default) or ``"mean"``.
     """
     fn = "video_auc"
@@ -272,11 +272,13 @@ def video_auc(
         lab = np.asarray(video_labels[vid])
         lab = lab.reshape(1) if lab.ndim == 0 else lab
         sc = np.asarray(video_scores[vid])
-        if sc.ndim == 1 and len(sc) == 0:
-            raise VadkitError(f"{fn}: video_scores[{vid!r}] is empty")
+        sc = sc.reshape(1) if sc.ndim == 0 else sc
         lab_c, _ = _check_pair(lab, np.zeros(len(lab)), fn, f"video_labels[{vid!r}]")
         _, sc_c = _check_pair(np.zeros(len(sc), np.int8), sc, fn, sname=f"video_scores[{vid!r}]")
-        y[i] = lab_c.max() if len(lab_c) else 0
+        for name, a in ((f"video_labels[{vid!r}]", lab_c), (f"video_scores[{vid!r}]", sc_c)):
+            if len(a) == 0:
+                raise VadkitError(f"{fn}: {name} is empty")
+        y[i] = lab_c.max()
         s[i] = sc_c.max() if reduce == "max" else sc_c.mean()
     return _auc(y, s, fn, "the video labels")
 

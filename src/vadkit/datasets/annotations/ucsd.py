@@ -22,7 +22,7 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 _MASK_NAME = re.compile(r"(?:frame)?(\d+)")
 _M_INDEX = re.compile(r"\{\s*(end\s*\+\s*1|\d+)\s*\}")
 _M_LINE = re.compile(r"gt_frame[^=]*=\s*\[([^\]]*)\]\s*;?\s*(?:%.*)?$")
-_M_RANGE = re.compile(r"(\d+)\s*(?::\s*(\d+))?")
+_M_RANGE = re.compile(r"(\d+)(?::(\d+))?")
 
 
 def _read_mat(path: Path) -> list[list[Interval]]:
@@ -35,7 +35,6 @@ def _read_mat(path: Path) -> list[list[Interval]]:
     out = []
     for k, elem in enumerate(np.asarray(gt, dtype=object).reshape(-1), 1):
         arr = np.asarray(elem).astype(np.int64)
-        arr = arr.reshape(2, -1) if arr.size and arr.shape[0] != 2 and arr.size % 2 == 0 else arr
         if arr.ndim != 2 or arr.shape[0] != 2:
             raise VadkitError(
                 f"{path}: gt{{{k}}} must be a 2 x N [start; end] array, got shape {arr.shape}"
@@ -50,10 +49,9 @@ def _read_m(path: Path) -> list[list[Interval]]:
         if line.startswith("%") or "gt_frame" not in line:
             continue
         m, idx = _M_LINE.search(line), _M_INDEX.search(line)
-        body = m.group(1).strip() if m else ""
-        tokens = [t for t in re.split(r"[,\s]+", body) if t] if m else []
-        ranges = [_M_RANGE.fullmatch(t) for t in re.split(r"\s*,\s*|\s+(?![:\s])", body) if t]
-        if not m or not idx or not tokens or not all(ranges):
+        body = re.sub(r"\s*:\s*", ":", m.group(1).strip()) if m else ""
+        ranges = [_M_RANGE.fullmatch(t) for t in re.split(r"[,\s]+", body) if t]
+        if not m or not idx or not all(ranges):
             raise VadkitError(
                 f"{path}:{lineno}: expected 'TestVideoFile{{k}}.gt_frame = [a:b, c:d];', got {line!r}"
             )
@@ -189,6 +187,7 @@ def read_ucsd_ped2(
     labels: dict[str, np.ndarray] = {}
     intervals: dict[str, list[Interval]] = {}
     classes: dict[str, str] = {}
+    normal: set[str] = set()
     for vid, pairs in zip(ids, videos, strict=True):
         n = lengths.get(vid)
         for s, e in pairs:
@@ -198,7 +197,9 @@ def read_ucsd_ped2(
                     + (f" <= {n} frames" if n is not None else "")
                 )
         zero_based = [(s - 1, e) for s, e in pairs]
-        if n is None:
+        if n is None and not pairs:
+            normal.add(vid)
+        elif n is None:
             intervals[vid] = zero_based
         else:
             labels[vid] = intervals_to_labels(zero_based, n)
@@ -207,6 +208,7 @@ def read_ucsd_ped2(
         dataset,
         labels=labels,
         intervals=intervals,
+        normal_ids=normal,
         classes=classes,
         mask_loader=loader,
         source=str(path),
