@@ -183,7 +183,8 @@ def _read_any(path: Path) -> dict[str, Tensor]:
             warnings.simplefilter("ignore")
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - any failure means an unreadable archive
-        raise VadkitError(f"cannot read TorchScript weights file {path}: {exc}") from exc
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise VadkitError(f"cannot read TorchScript weights file {path}: {first}") from exc
     return dict(module.state_dict())
 
 
@@ -192,9 +193,9 @@ def convert_state_dict(path: str | Path) -> dict[str, Tensor]:
 
     Parameters
     ----------
-    path : OpenAI ``ViT-B-16.pt`` (TorchScript archive), or a ``torch.save``\\ d state dict of
-        the whole model (``visual.`` keys are kept with the prefix stripped, the text tower
-        and ``logit_scale`` are dropped) or of the image tower alone.
+    path : OpenAI ``ViT-B-16.pt`` (TorchScript archive), or a state dict saved with
+        ``torch.save``, of the whole model (``visual.`` keys are kept with the prefix
+        stripped; the text tower and ``logit_scale`` are dropped) or of the image tower alone.
 
     Returns
     -------

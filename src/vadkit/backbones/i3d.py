@@ -66,13 +66,20 @@ class Bottleneck(nn.Module):
     """1x1 (or 3x1x1) -> 1x3x3 (spatial stride) -> 1x1 bottleneck with expansion 4."""
 
     def __init__(
-        self, inplanes: int, planes: int, stride: int, t_kernel: int, downsample=None
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int,
+        t_kernel: int,
+        downsample: nn.Module | None = None,
     ) -> None:
         super().__init__()
         pad_t = t_kernel // 2
         self.conv1 = nn.Conv3d(inplanes, planes, (t_kernel, 1, 1), 1, (pad_t, 0, 0), bias=False)
         self.bn1 = nn.BatchNorm3d(planes)
-        self.conv2 = nn.Conv3d(planes, planes, (1, 3, 3), (1, stride, stride), (0, 1, 1), bias=False)
+        self.conv2 = nn.Conv3d(
+            planes, planes, (1, 3, 3), (1, stride, stride), (0, 1, 1), bias=False
+        )
         self.bn2 = nn.BatchNorm3d(planes)
         self.conv3 = nn.Conv3d(planes, planes * 4, 1, bias=False)
         self.bn3 = nn.BatchNorm3d(planes * 4)
@@ -98,7 +105,9 @@ class I3DResNet50(nn.Module):
         self.maxpool1 = nn.MaxPool3d((2, 3, 3), (2, 2, 2))
         self.maxpool2 = nn.MaxPool3d((2, 1, 1), (2, 1, 1))
         inplanes = 64
-        for i, (planes, kernels) in enumerate(zip((64, 128, 256, 512), _TEMPORAL_KERNELS), 1):
+        for i, (planes, kernels) in enumerate(
+            zip((64, 128, 256, 512), _TEMPORAL_KERNELS, strict=True), 1
+        ):
             stride = 1 if i == 1 else 2
             # Every stage's first block changes width (64 -> 256 in layer1), so all have one.
             downsample = nn.Sequential(

@@ -78,7 +78,12 @@ class BasicBlock(nn.Module):
     """Two-convolution residual block; keys ``conv1.0``, ``conv1.1``, ``conv2.0``, ``conv2.1``."""
 
     def __init__(
-        self, inplanes: int, planes: int, conv: ConvBuilder, stride: int = 1, downsample=None
+        self,
+        inplanes: int,
+        planes: int,
+        conv: ConvBuilder,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
     ) -> None:
         super().__init__()
         # Width of the (2+1)D middle layer so that it has as many parameters as a 3x3x3

@@ -43,7 +43,9 @@ def x16_labels(labels: np.ndarray, T: int, snippet_len: int = 16) -> np.ndarray:
     """
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.size == 0:
-        raise VadkitError(f"x16_labels: labels must be a non-empty 1-D array, got shape {lab.shape}")
+        raise VadkitError(
+            f"x16_labels: labels must be a non-empty 1-D array, got shape {lab.shape}"
+        )
     if T < 1 or snippet_len < 1:
         raise VadkitError(f"x16_labels: T and snippet_len must be >= 1, got {T} and {snippet_len}")
     target = int(T) * int(snippet_len)

@@ -47,6 +47,11 @@ IMAGE_EXTENSIONS = frozenset(".jpg .jpeg .png .tif .tiff .bmp".split())
 _AV_ERRORS = (av.FFmpegError, OSError)
 
 
+def _reason(e: Exception) -> str:
+    # PyAV messages repeat the file name; keep only FFmpeg's reason.
+    return getattr(e, "strerror", None) or str(e)
+
+
 @dataclass(frozen=True)
 class VideoMeta:
     """What is known about one video after probing it.
@@ -124,8 +129,26 @@ class _ReaderBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:  # pragma: no cover - overridden
+    def close(self) -> None:
         pass
+
+    def _frame_at(self, index: int) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def get_frames(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Frames at ``indices`` (any shape, any order, repeats allowed).
+
+        Returns ``indices.shape + (H, W, 3)`` uint8 RGB. Each distinct frame is read once,
+        in increasing index order.
+        """
+        idx = self._check_indices(indices)
+        m = self.meta
+        out = np.empty(idx.shape + (m.height, m.width, 3), np.uint8)
+        flat = out.reshape(-1, m.height, m.width, 3)
+        uniq, inverse = np.unique(idx.ravel(), return_inverse=True)
+        for k, i in enumerate(uniq):
+            flat[inverse == k] = self._frame_at(int(i))
+        return out
 
     def __repr__(self) -> str:
         m = self.meta
@@ -205,18 +228,7 @@ class FrameFolderReader(_ReaderBase):
         for i in range(start, stop, step):
             yield i, self._load(i)
 
-    def get_frames(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Frames at ``indices`` (any shape) as ``indices.shape + (H, W, 3)`` uint8 RGB."""
-        idx = self._check_indices(indices)
-        out = np.empty(idx.shape + (self.meta.height, self.meta.width, 3), np.uint8)
-        flat = out.reshape(-1, self.meta.height, self.meta.width, 3)
-        uniq, inverse = np.unique(idx.ravel(), return_inverse=True)
-        for k, i in enumerate(uniq):
-            flat[inverse == k] = self._load(int(i))
-        return out
-
-    def close(self) -> None:
-        pass
+    _frame_at = _load
 
 
 def _open_container(path: Path):
@@ -224,7 +236,7 @@ def _open_container(path: Path):
         container = av.open(str(path))
     except _AV_ERRORS as e:
         raise VadkitError(
-            f"cannot open video {path}: {e} (empty, corrupt or not a video?)"
+            f"cannot open video {path}: {_reason(e)} (empty, corrupt or not a video?)"
         ) from None
     if not container.streams.video:
         container.close()
@@ -290,7 +302,9 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
                 n += 1
     except _AV_ERRORS as e:
         container.close()
-        raise VadkitError(f"cannot decode {path} after frame {n}: {e} (corrupt file?)") from None
+        raise VadkitError(
+            f"cannot decode {path} after frame {n}: {_reason(e)} (corrupt file?)"
+        ) from None
     try:
         if first is None:
             raise VadkitError(f"{path}: no frame could be decoded (empty or corrupt video)")
@@ -375,7 +389,9 @@ class VideoFileReader(_ReaderBase):
         try:
             yield from container.decode(stream)
         except _AV_ERRORS as e:
-            raise VadkitError(f"cannot decode {self.meta.path}: {e} (corrupt file?)") from None
+            raise VadkitError(
+                f"cannot decode {self.meta.path}: {_reason(e)} (corrupt file?)"
+            ) from None
         finally:
             container.close()
 
@@ -435,16 +451,8 @@ class VideoFileReader(_ReaderBase):
         finally:
             frames.close()
 
-    def get_frames(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Frames at ``indices`` (any shape, any order) as ``indices.shape + (H, W, 3)`` uint8 RGB."""
-        idx = self._check_indices(indices)
-        m = self.meta
-        out = np.empty(idx.shape + (m.height, m.width, 3), np.uint8)
-        flat = out.reshape(-1, m.height, m.width, 3)
-        uniq, inverse = np.unique(idx.ravel(), return_inverse=True)
-        for k, i in enumerate(uniq):
-            flat[inverse == k] = self._to_rgb(self._seek_forward(int(i)))
-        return out
+    def _frame_at(self, index: int) -> np.ndarray:
+        return self._to_rgb(self._seek_forward(index))
 
     def _close_decoder(self) -> None:
         if self._frames is not None:

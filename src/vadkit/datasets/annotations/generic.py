@@ -93,7 +93,9 @@ def read_interval_csv(
     for vid, pairs in ivs.items():
         if vid in lengths:
             if any(e > lengths[vid] for _, e in pairs):
-                raise VadkitError(f"{path}: video {vid!r} has an interval past its {lengths[vid]} frames")
+                raise VadkitError(
+                    f"{path}: video {vid!r} has an interval past its {lengths[vid]} frames"
+                )
             gt_labels[vid] = intervals_to_labels(pairs, lengths[vid])
         elif pairs:
             gt_ivs[vid] = pairs

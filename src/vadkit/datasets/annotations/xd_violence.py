@@ -169,7 +169,9 @@ def read_xd_violence_multiclass(
         cls = [t[0] for t in triples]
         bad = [c for c in cls if not _CLASS.fullmatch(c)]
         if bad:
-            raise VadkitError(f"{where}: video {vid!r}: {bad[0]!r} is not a class name (B1, G, ...)")
+            raise VadkitError(
+                f"{where}: video {vid!r}: {bad[0]!r} is not a class name (B1, G, ...)"
+            )
         nums = [
             parse_int(x, annotations_file, lineno, "a frame number") for t in triples for x in t[1:]
         ]

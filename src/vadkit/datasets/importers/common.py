@@ -102,6 +102,7 @@ def find_file(
     one also relative to ``base_dir``). A miss is an error naming ``where`` and every path tried.
     """
     last, base = split_listed(listed)
+    windows = "\\" in listed or bool(re.match(r"^[A-Za-z]:[\\/]", listed))
     candidates: list[Path] = []
     if roots:
         for root in roots:
@@ -111,12 +112,15 @@ def find_file(
                 candidates.append(root / last / base)
     else:
         candidates.append(Path(listed))
-        if base_dir is not None and not Path(listed).is_absolute():
+        if base_dir is not None and not Path(listed).is_absolute() and not windows:
             candidates.append(base_dir / listed)
     for cand in dict.fromkeys(candidates):
         if cand.is_file():
             return cand
-    hint = "" if roots else "; pass --root DIR where the files really are"
+    hint = ""
+    if not roots:
+        hint = "; the list has Windows paths" if windows else ""
+        hint += "; pass --root DIR where the files really are"
     tried = ", ".join(str(c) for c in dict.fromkeys(candidates))
     raise VadkitError(f"{where}: feature file not found: tried {tried}{hint}")
 
@@ -172,7 +176,11 @@ def _frame_counts_csv(path: Path) -> dict[str, int]:
     header = list(rows[0]) if rows else []
     id_col = next((c for c in ("id", "video", "video-id", "video_id", "name") if c in header), None)
     n_col = next(
-        (c for c in header if c in ("n_frames", "num_frames", "frames") or c.startswith("n_frames")),
+        (
+            c
+            for c in header
+            if c in ("n_frames", "num_frames", "frames") or c.startswith("n_frames")
+        ),
         None,
     )
     if id_col is None or n_col is None:

@@ -110,9 +110,7 @@ class Labeller:
         if dataset == "auto":
             dataset = self._detect(ids)
         if dataset not in DATASETS:
-            raise VadkitError(
-                f"unknown dataset {dataset!r}; valid: auto, {', '.join(DATASETS)}"
-            )
+            raise VadkitError(f"unknown dataset {dataset!r}; valid: auto, {', '.join(DATASETS)}")
         self.dataset = dataset
         self._masks: set[str] = set()
         if dataset == "shanghaitech":

@@ -67,19 +67,18 @@ def _scan_order(path: Path) -> tuple[str, str, int]:
     return str(path.parent), m["name"], int(m["k"])
 
 
-def _rows(source: Path, split: str | None) -> list[tuple[str, str, str | None, bool]]:
+def _rows(source: Path) -> list[tuple[str, str, str | None, bool]]:
     """``(where, listed path, csv label or None, from a list)`` for every crop file."""
     if source.is_dir():
-        files = sorted(
-            (p for p in source.rglob("*.npy") if _CROP.match(p.name)), key=_scan_order
-        )
+        files = sorted((p for p in source.rglob("*.npy") if _CROP.match(p.name)), key=_scan_order)
         if not files:
             raise VadkitError(f"{source}: no per-crop files <video>__<k>.npy found")
         return [(str(p), str(p), None, False) for p in files]
     lines = read_lines(source)
     if lines and lines[0][1].lower().startswith("path,"):
         rows = []
-        for (lineno, text), cells in zip(lines[1:], csv.reader(t for _, t in lines[1:]), strict=True):
+        for lineno, text in lines[1:]:
+            cells = next(csv.reader([text]))
             label = cells[1].strip() if len(cells) > 1 else None
             rows.append((f"{source}:{lineno}", cells[0].strip(), label, True))
         return rows
@@ -92,7 +91,7 @@ def _group(sources: list[Path], split: str | None) -> list[_Video]:
     for source in sources:
         video_split = split or split_from_name(source)
         current: _Video | None = None
-        for where, listed, label, from_list in _rows(source, split):
+        for where, listed, label, from_list in _rows(source):
             m = _CROP.match(split_listed(listed)[1])
             if not m:
                 raise VadkitError(

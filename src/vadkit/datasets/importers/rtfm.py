@@ -77,9 +77,7 @@ def i3d_store_info(
     )
 
 
-def label_items(
-    items: list[Item], dataset: str, masks_dir: PathArg | None
-) -> Labeller:
+def label_items(items: list[Item], dataset: str, masks_dir: PathArg | None) -> Labeller:
     """Label every item from its id (names or masks); returns the labeller used."""
     labeller = Labeller(dataset, [it.video_id for it in items], masks_dir)
     for item in items:
