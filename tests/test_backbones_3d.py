@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vadkit.backbones.registry import build_backbone, get_config
-from vadkit.backbones.resnet3d import with_bn_counters
+from vadkit.backbones.weights import with_bn_counters
 from vadkit.errors import VadkitError
 
 NAMES = ["i3d_r50", "c3d", "r3d_18", "r2plus1d_18"]

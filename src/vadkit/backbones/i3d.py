@@ -37,8 +37,7 @@ import torch
 from torch import nn
 
 from vadkit.backbones.config import PretrainedConfig
-from vadkit.backbones.resnet3d import with_bn_counters
-from vadkit.backbones.weights import read_state_dict
+from vadkit.backbones.weights import read_state_dict, with_bn_counters
 
 CONFIG = PretrainedConfig(
     name="i3d_r50",

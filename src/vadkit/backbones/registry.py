@@ -74,11 +74,12 @@ def build_backbone(
     entry = _entry(name)
     mod = importlib.import_module(entry.module)
     config: PretrainedConfig = getattr(mod, entry.config_attr)
+    if random_init and weights is not None:
+        raise VadkitError("give either a weights file or --random-init, not both")
+    # find the weights file before building: a missing file should fail at once
+    path = None if random_init else resolve_weights(config, weights)
     model: nn.Module = getattr(mod, entry.build_attr)()
-    if random_init:
-        if weights is not None:
-            raise VadkitError("give either a weights file or --random-init, not both")
+    if path is None:
         return model.eval(), config, "random-init"
-    path = resolve_weights(config, weights)
     sha = load_weights_into(model, path, config, getattr(mod, "convert_state_dict", None))
     return model.eval(), config, sha

@@ -9,14 +9,14 @@ the files load strictly: ``model.fc(model(x))`` gives the Kinetics logits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from vadkit.backbones.config import PretrainedConfig
-from vadkit.backbones.weights import read_state_dict
+from vadkit.backbones.weights import read_state_dict, with_bn_counters
 
 # torchvision's video models take 0-1 RGB normalised with these Kinetics statistics; its
 # preset resizes frames to 128x171 (HxW, i.e. short side 128 for 4:3 video), centre-crops 112.
@@ -175,22 +175,6 @@ def build_r2plus1d_18() -> VideoResNet18:
         nn.ReLU(inplace=True),
     )
     return VideoResNet18(stem, _split2plus1d)
-
-
-def with_bn_counters(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Add ``num_batches_tracked`` to every BatchNorm of a file saved without them.
-
-    Files converted from Caffe2 or saved by torch < 0.4.1 lack these counters, which
-    do not affect eval-mode outputs. A file that has some counters is returned as is,
-    so a partially missing set still fails the strict key check.
-    """
-    out = dict(state)
-    if any(k.endswith(".num_batches_tracked") for k in out):
-        return out
-    for key in state:
-        if key.endswith(".running_mean"):
-            out[key.removesuffix("running_mean") + "num_batches_tracked"] = torch.tensor(0)
-    return out
 
 
 def convert_state_dict(path: Path) -> dict[str, torch.Tensor]:

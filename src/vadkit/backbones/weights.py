@@ -58,7 +58,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise VadkitError(f"cannot read weights file {path}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VadkitError(f"cannot read weights file {path}: {first}") from exc
     for key in ("state_dict", "model", "module"):
         if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
             obj = obj[key]
@@ -97,3 +98,19 @@ def load_weights_into(
         )
     model.load_state_dict(state, strict=True)
     return sha256_file(path)
+
+
+def with_bn_counters(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Add ``num_batches_tracked`` to every BatchNorm of a file saved without them.
+
+    Files converted from Caffe2 or saved by torch < 0.4.1 lack these counters, which
+    do not affect eval-mode outputs. A file that has some counters is returned as is,
+    so a partially missing set still fails the strict key check.
+    """
+    out = dict(state)
+    if any(k.endswith(".num_batches_tracked") for k in out):
+        return out
+    for key in state:
+        if key.endswith(".running_mean"):
+            out[key.removesuffix("running_mean") + "num_batches_tracked"] = torch.tensor(0)
+    return out

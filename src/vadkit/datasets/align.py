@@ -109,6 +109,8 @@ def align_labels(
         raise VadkitError(f"convention must be 'x16' or 'exact', got {convention!r}")
     if missing not in ("error", "skip"):
         raise VadkitError(f"missing must be 'error' or 'skip', got {missing!r}")
+    if snippet_len is not None and (isinstance(snippet_len, bool) or snippet_len < 1):
+        raise VadkitError(f"snippet_len must be a positive integer, got {snippet_len!r}")
     entries, info = _entries_info(store_or_entries)
     segments = bool(info is not None and info.n_segments)
     if segments and convention == "x16":

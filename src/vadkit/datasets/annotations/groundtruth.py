@@ -69,6 +69,8 @@ class GroundTruth:
 
     def __post_init__(self) -> None:
         where = self.source or self.dataset
+        # own copies: validation below converts arrays and fills n_frames
+        self.labels, self.n_frames = dict(self.labels), dict(self.n_frames)
         for vid, lab in self.labels.items():
             arr = np.asarray(lab)
             if arr.ndim != 1 or (arr.size and not np.isin(arr, (0, 1)).all()):
