@@ -125,6 +125,11 @@ def find_file(
     raise VadkitError(f"{where}: feature file not found: tried {tried}{hint}")
 
 
+def crop_mode_for(crops: int) -> str | None:
+    """The extractor's crop-mode name for a published n-crop layout (``ten``/``five``)."""
+    return {10: "ten", 5: "five"}.get(crops)
+
+
 def npy_shape(path: Path, video_id: str) -> tuple[int, ...]:
     """Shape of a ``.npy`` file from its header (memory-mapped, nothing read)."""
     try:
@@ -247,11 +252,12 @@ def write_store(
 ) -> FeatureStore:
     """Write the planned videos (link or copy files, or save loaded arrays) and finalize.
 
-    The manifest lists the videos in plan order.
+    The manifest lists the videos in plan order, after those the store already had.
     """
     if not items:
         raise VadkitError("nothing to import: no videos found")
     check_unique(items)
+    previous = _existing_order(Path(out))
     writer = StoreWriter(out, info, overwrite=overwrite)
     for item in items:
         meta = dict(
@@ -268,7 +274,21 @@ def write_store(
             writer.add_link(item.video_id, item.path, copy=copy, **meta)
         else:  # pragma: no cover - importers always set one
             raise ValueError(f"item {item.video_id} has neither path nor loader")
-    return writer.finalize(order=[item.video_id for item in items])
+    known = set(previous)
+    return writer.finalize(
+        order=previous + [it.video_id for it in items if it.video_id not in known]
+    )
+
+
+def _existing_order(out: Path) -> list[str]:
+    # a second import into the same store (e.g. the test list after the train list)
+    # appends after what the store already lists instead of re-sorting it
+    if not (out / "manifest.json").is_file():
+        return []
+    try:
+        return FeatureStore.open(out).ids
+    except VadkitError:
+        return []
 
 
 def summarize(store: FeatureStore) -> str:
@@ -291,6 +311,7 @@ def summarize(store: FeatureStore) -> str:
     t_range = f"T {min(Ts)}-{max(Ts)}" if Ts else "T -"
     i = store.info
     return (
-        f"{store.path}: {len(entries)} videos; {', '.join(parts)}; {t_range}; "
+        f"{store.path}: {len(entries)} video{'' if len(entries) == 1 else 's'}; "
+        f"{', '.join(parts)}; {t_range}; "
         f"features (T, {i.crops}, {i.dim}) {i.backbone}"
     )

@@ -34,6 +34,7 @@ from vadkit.datasets.importers.common import (
     PathArg,
     apply_frame_counts,
     as_paths,
+    crop_mode_for,
     find_file,
     npy_shape,
     read_lines,
@@ -101,8 +102,8 @@ def _group(sources: list[Path], split: str | None) -> list[_Video]:
             if current is None or current.name != name:
                 if name in closed:
                     raise VadkitError(
-                        f"{where}: crop files of video {name!r} are not consecutive "
-                        f"(seen before at {closed[name]})"
+                        f"{where}: video {name!r} was already listed at {closed[name]}; "
+                        "the crop files of a video must be consecutive and listed once"
                     )
                 current = _Video(name, where, video_split, from_list=from_list)
                 videos.append(current)
@@ -228,6 +229,7 @@ def import_per_crop(
         snippet_length=snippet_length,
         stride=stride,
         padding="unknown",
+        crop_mode=crop_mode_for(len(expected)) if expected == list(range(len(expected))) else None,
         source="import:per-crop",
         extra={
             "dataset": dataset_name,

@@ -23,6 +23,7 @@ from vadkit.datasets.importers.common import (
     PathArg,
     apply_frame_counts,
     as_paths,
+    crop_mode_for,
     find_file,
     npy_shape,
     read_lines,
@@ -72,6 +73,7 @@ def i3d_store_info(
         snippet_length=16,
         stride=16,
         padding="unknown",
+        crop_mode=crop_mode_for(int(shape[1])),
         source=source,
         extra=extra,
     )

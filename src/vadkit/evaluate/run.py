@@ -1,0 +1,269 @@
+"""Score files + ground truth -> the metrics table of a paper.
+
+Scores are per video: per snippet (``T`` values, as a store has snippets) or per frame.
+They are expanded to frames and paired with labels in one of two conventions:
+
+- ``"x16"``: ``16 T`` frames per video, labels edge-padded or cut to that length (how
+  the published RTFM / S3R / salient-feature numbers are computed);
+- ``"exact"``: the video's true frame count (Sultani's evaluator, TACnet).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vadkit.datasets.annotations import GroundTruth
+from vadkit.errors import VadkitError
+from vadkit.io.store import FeatureStore, VideoEntry
+
+DATASETS = ("ucf-crime", "shanghaitech", "xd-violence", "ped2", "csv")
+
+
+def load_scores(path: str | Path) -> dict[str, np.ndarray]:
+    """Per-video scores from ``.npz`` (one array per video id), ``.json`` ({id: [...]})
+    or a run directory holding ``scores.npz``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "scores.npz"
+    if not path.is_file():
+        raise VadkitError(f"scores file not found: {path}")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                scores = {k: np.asarray(data[k], dtype=np.float64) for k in data.files}
+        elif path.suffix == ".json":
+            raw = json.loads(path.read_text())
+            if not isinstance(raw, dict):
+                raise VadkitError(f"{path}: expected a JSON object {{video id: [scores]}}")
+            scores = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
+        else:
+            raise VadkitError(f"{path}: scores must be .npz or .json (or a run directory)")
+    except (OSError, ValueError) as exc:
+        raise VadkitError(f"cannot read scores {path}: {exc}") from exc
+    if not scores:
+        raise VadkitError(f"{path} holds no videos")
+    for vid, s in scores.items():
+        if s.ndim != 1 or s.size == 0:
+            raise VadkitError(
+                f"{path}: scores of video {vid!r} have shape {s.shape}, expected (T,)"
+            )
+        if not np.isfinite(s).all():
+            raise VadkitError(f"{path}: scores of video {vid!r} contain NaN or Inf")
+    return scores
+
+
+def load_ground_truth(
+    dataset: str,
+    annotations: str | Path,
+    *,
+    frame_counts: str | Path | None = None,
+    split_file: str | Path | None = None,
+    list_file: str | Path | None = None,
+    frames_root: str | Path | None = None,
+    masks: str | Path | None = None,
+) -> GroundTruth:
+    """Read a dataset's published annotation files into a :class:`GroundTruth`."""
+    from vadkit.datasets import annotations as ann
+
+    if dataset == "ucf-crime":
+        if frame_counts is None:
+            raise VadkitError(
+                "ucf-crime needs --frame-counts (Test_Annotation.txt: per-video frame counts)"
+            )
+        if Path(annotations).is_dir():
+            return ann.read_ucf_crime_matlab(annotations, frame_counts)
+        return ann.read_ucf_crime(annotations, frame_counts)
+    if dataset == "shanghaitech":
+        if Path(annotations).suffix == ".json":
+            return ann.read_shanghaitech_s3r_json(annotations)
+        return ann.read_shanghaitech(annotations, split_file)
+    if dataset == "xd-violence":
+        return ann.read_xd_violence(annotations, list_file)
+    if dataset == "ped2":
+        return ann.read_ucsd_ped2(annotations, frames_root=frames_root, mask_root=masks)
+    if dataset == "csv":
+        return ann.read_interval_csv(annotations)
+    raise VadkitError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+
+
+@dataclass
+class FrameData:
+    """Frame labels and scores per video, ready for the metric functions."""
+
+    labels: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    classes: dict[str, str] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+
+def _entries_for(
+    scores: Mapping[str, np.ndarray], store: FeatureStore | None, snippet_len: int
+) -> tuple[list[VideoEntry], dict[str, str]]:
+    """Store entries for the scored videos, and each video's score level."""
+    entries, level = [], {}
+    for vid, s in scores.items():
+        if store is None:
+            entries.append(VideoEntry(id=vid, file="", T=len(s)))
+            level[vid] = "snippet"
+            continue
+        e = store.entry(vid)
+        if len(s) == e.T:
+            level[vid] = "snippet"
+        elif len(s) == snippet_len * e.T or (e.n_frames is not None and len(s) == e.n_frames):
+            level[vid] = "frame"
+        else:
+            raise VadkitError(
+                f"video {vid!r}: {len(s)} scores fit neither its T={e.T} snippets nor its "
+                f"frames ({snippet_len * e.T} x16, {e.n_frames} exact)"
+            )
+        entries.append(e)
+    return entries, level
+
+
+def frame_data(
+    scores: Mapping[str, np.ndarray],
+    gt: GroundTruth,
+    *,
+    store: FeatureStore | None = None,
+    convention: str = "x16",
+    snippet_len: int = 16,
+    allow_subset: bool = False,
+) -> FrameData:
+    """Pair per-video scores with frame labels in ``convention``.
+
+    Without a store, scores are taken as per-snippet of ``snippet_len`` frames. Every
+    scored video must be in the ground truth; ground-truth videos without scores are an
+    error unless ``allow_subset``.
+    """
+    from vadkit.datasets.align import align_labels
+    from vadkit.evaluate.expand import expand_segments, expand_snippets
+
+    if convention not in ("x16", "exact"):
+        raise VadkitError(f"convention {convention!r}: choose 'x16' or 'exact'")
+    unknown = [v for v in scores if v not in gt]
+    if unknown:
+        raise VadkitError(
+            f"{len(unknown)} scored videos are not in the ground truth ({gt.source or gt.dataset}),"
+            f" e.g. {unknown[0]!r}"
+        )
+    unscored = [v for v in gt.ids if v not in scores]
+    if unscored and not allow_subset:
+        raise VadkitError(
+            f"{len(unscored)} of {len(gt)} ground-truth videos have no scores, e.g. "
+            f"{unscored[0]!r} (use --subset to evaluate only the scored videos)"
+        )
+    if store is not None:
+        snippet_len = store.info.snippet_length or snippet_len
+    entries, level = _entries_for(scores, store, snippet_len)
+    labels = align_labels(
+        gt, store if store is not None else entries, convention, snippet_len=snippet_len
+    )
+    labels = {e.id: labels[e.id] for e in entries}
+    segments = store.info.n_segments if store is not None else None
+    frame_scores: dict[str, np.ndarray] = {}
+    for e in entries:
+        s, n = np.asarray(scores[e.id], np.float64), len(labels[e.id])
+        if level[e.id] == "frame":
+            if len(s) != n:
+                raise VadkitError(
+                    f"video {e.id!r}: {len(s)} frame scores but {n} labels in the "
+                    f"{convention!r} convention"
+                )
+            frame_scores[e.id] = s
+        elif segments:
+            frame_scores[e.id] = expand_segments(s, n_frames=n, clip_len=snippet_len)
+        else:
+            stride = store.info.stride if store is not None else None
+            frame_scores[e.id] = expand_snippets(
+                s, snippet_len=snippet_len, stride=stride, n_frames=n, convention=convention
+            )
+    classes = {
+        e.id: gt.classes.get(e.id, "Normal" if not gt.video_label(e.id) else "Anomaly")
+        for e in entries
+    }
+    return FrameData(labels, frame_scores, classes, [e.id for e in entries])
+
+
+def compute_metrics(
+    data: FrameData, *, threshold: float = 0.5, bootstrap: int = 0, seed: int = 0
+) -> dict[str, Any]:
+    """Every frame- and video-level metric that is defined for ``data``.
+
+    Metrics that are undefined for this data (e.g. no normal videos for the
+    false-alarm rate) are reported as ``None`` with the reason under ``"undefined"``.
+    """
+    from vadkit.evaluate import metrics as m
+
+    y, s = m.concat_videos(data.labels, data.scores, order=data.order)
+    out: dict[str, Any] = {
+        "n_videos": len(data.order),
+        "n_abnormal_videos": int(sum(int(v.any()) for v in data.labels.values())),
+        "n_frames": int(len(y)),
+        "n_abnormal_frames": int(y.sum()),
+        "frame_auc": m.frame_auc_micro(data.labels, data.scores, order=data.order),
+    }
+    undefined: dict[str, str] = {}
+
+    def attempt(name: str, fn, *args, **kwargs) -> None:
+        try:
+            out[name] = fn(*args, **kwargs)
+        except VadkitError as exc:
+            out[name] = None
+            undefined[name] = str(exc)
+
+    per_video = m.per_video_auc(data.labels, data.scores)
+    out["frame_auc_macro"] = float(np.mean(list(per_video.values()))) if per_video else None
+    out["frame_auc_macro_videos"] = len(per_video)
+    if not per_video:
+        undefined["frame_auc_macro"] = "no video has both normal and abnormal frames"
+    attempt("average_precision", m.average_precision, y, s)
+    attempt("ap_trapezoid", m.ap_trapezoid, y, s)
+    attempt("abnormal_video_auc", m.abnormal_video_auc, data.labels, data.scores, order=data.order)
+    attempt("false_alarm_rate", m.false_alarm_rate, data.labels, data.scores, threshold=threshold)
+    out["false_alarm_threshold"] = threshold
+    attempt("video_auc", m.video_auc, data.labels, data.scores)
+    attempt("per_class_auc", m.per_class_auc, data.labels, data.scores, data.classes)
+    if bootstrap:
+        ci = m.bootstrap_ci(
+            m.frame_auc_micro, data.labels, data.scores, n_boot=bootstrap, seed=seed
+        )
+        out["frame_auc_ci95"] = [ci.low, ci.high]
+        out["bootstrap"] = {"n_boot": ci.n_boot, "skipped": ci.n_skipped, "unit": ci.unit}
+    if undefined:
+        out["undefined"] = undefined
+    return out
+
+
+def format_table(results: Mapping[str, Any]) -> str:
+    """The results as an aligned text table (AUC/AP in percent, as papers print them)."""
+    pct = (
+        "frame_auc",
+        "frame_auc_macro",
+        "average_precision",
+        "ap_trapezoid",
+        "abnormal_video_auc",
+        "false_alarm_rate",
+        "video_auc",
+    )
+    rows = []
+    for key in pct:
+        v = results.get(key)
+        rows.append((key, "undefined" if v is None else f"{100 * v:.2f}"))
+    if "frame_auc_ci95" in results:
+        lo, hi = results["frame_auc_ci95"]
+        rows.append(("frame_auc 95% CI", f"[{100 * lo:.2f}, {100 * hi:.2f}]"))
+    for cls, v in sorted((results.get("per_class_auc") or {}).items()):
+        rows.append((f"  AUC {cls}", f"{100 * v:.2f}"))
+    head = (
+        f"{results.get('dataset', '')} ({results.get('convention', '')}): "
+        f"{results['n_videos']} videos ({results['n_abnormal_videos']} abnormal), "
+        f"{results['n_frames']} frames ({results['n_abnormal_frames']} abnormal)"
+    )
+    width = max(len(k) for k, _ in rows)
+    return "\n".join([head, *(f"{k:<{width}}  {v:>8}" for k, v in rows)])
