@@ -79,7 +79,7 @@ def main() -> None:
 
 
 def _item(path: Path):
-    from vadkit.io.video import InputItem
+    from vadkit.io.inputs import InputItem
 
     return InputItem(id=path.stem, path=path)
 

@@ -44,6 +44,7 @@ CONFIG = PretrainedConfig(
     mean=(0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255),
     std=(0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255),
     out_dim=512,
+    interpolation="bicubic",
 )
 
 

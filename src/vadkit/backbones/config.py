@@ -24,6 +24,8 @@ class PretrainedConfig:
         ``(x - mean) / std``. (Constants given on a 0-1 scale are stored times 255.)
     channel_order : ``"RGB"`` or ``"BGR"``: the order the weights were trained with.
     out_dim : feature dimension D.
+    interpolation : resize filter of the reference preprocessing (``"bilinear"``,
+        ``"bicubic"``).
     """
 
     name: str
@@ -37,3 +39,4 @@ class PretrainedConfig:
     std: tuple[float, float, float]
     out_dim: int
     channel_order: Literal["RGB", "BGR"] = "RGB"
+    interpolation: Literal["bilinear", "bicubic"] = "bilinear"

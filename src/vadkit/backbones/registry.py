@@ -9,6 +9,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from vadkit.backbones.config import PretrainedConfig
@@ -78,7 +79,10 @@ def build_backbone(
         raise VadkitError("give either a weights file or --random-init, not both")
     # find the weights file before building: a missing file should fail at once
     path = None if random_init else resolve_weights(config, weights)
-    model: nn.Module = getattr(mod, entry.build_attr)()
+    # fixed seed: random-init features are reproducible run to run (and across resumes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model: nn.Module = getattr(mod, entry.build_attr)()
     if path is None:
         return model.eval(), config, "random-init"
     sha = load_weights_into(model, path, config, getattr(mod, "convert_state_dict", None))

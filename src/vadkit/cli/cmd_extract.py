@@ -144,7 +144,8 @@ def backbones() -> None:
 @click.argument("inputs", type=click.Path(path_type=Path))
 def probe(inputs: Path) -> None:
     """Print fps, frame count, size and duration of every video in INPUTS."""
-    from vadkit.io.video import list_inputs, open_video
+    from vadkit.io.inputs import list_inputs
+    from vadkit.io.video import open_video
 
     click.echo(f"{'id':<24} {'frames':>7} {'fps':>7} {'duration':>9}  size")
     for item in list_inputs(inputs):

@@ -74,7 +74,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="vadkit", standalone_mode=False)
+        # without standalone mode click returns a command's Exit code instead of raising it
+        code = cli.main(args=argv, prog_name="vadkit", standalone_mode=False)
     except VadkitError as exc:
         click.echo(f"vadkit: error: {exc}", err=True)
         return 2
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -282,7 +282,8 @@ def extract(
     that could not be read, with the reason.
     """
     from vadkit.backbones.registry import build_backbone
-    from vadkit.io.video import list_inputs, open_video
+    from vadkit.io.inputs import list_inputs
+    from vadkit.io.video import open_video
 
     options = options or ExtractOptions()
     if options.crop not in CROPS:
@@ -316,7 +317,7 @@ def extract(
                 item.id,
                 feats,
                 source=str(item.path),
-                label=item.label,
+                label=_label(item),
                 cls=item.cls,
                 split=item.split,
                 n_frames=meta.n_frames,
@@ -340,6 +341,15 @@ def extract(
     _write_failures(Path(out), shard, result.failed)
     result.store = writer.finalize(order=[it.id for it in items])
     return result
+
+
+def _label(item) -> int | None:
+    """0/1 label from an input table cell (``0``/``1``/``normal``/``abnormal``/empty)."""
+    if item.label is None or isinstance(item.label, int):
+        return item.label
+    from vadkit.datasets.importers.labels import label_from_word
+
+    return label_from_word(str(item.label), f"input {item.path}")
 
 
 def _progress(total: int, enabled: bool):

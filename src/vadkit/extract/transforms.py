@@ -224,8 +224,7 @@ def prepare_clips(
 ) -> torch.Tensor:
     """Turn decoded frames into backbone input, exactly as ``config`` prescribes.
 
-    Resize the short side to ``config.resize_short`` (interpolation ``config.interpolation``
-    if the config has one, else bilinear), normalise with ``config.mean`` / ``config.std``,
+    Resize the short side to ``config.resize_short`` (with ``config.interpolation``), normalise with ``config.mean`` / ``config.std``,
     reorder channels to ``config.channel_order``, and cut ``config.input_size`` crops.
 
     Parameters
@@ -240,8 +239,7 @@ def prepare_clips(
     """
     if crop not in _N_CROPS:
         raise VadkitError(f"crop {crop!r}: choose one of {', '.join(_N_CROPS)}")
-    interpolation = getattr(config, "interpolation", "bilinear")
-    x = resize_short(frames, config.resize_short, interpolation)
+    x = resize_short(frames, config.resize_short, config.interpolation)
     # Normalise once before cropping: the ten crops overlap, so this is cheaper than per crop.
     x = normalize(x, config.mean, config.std, config.channel_order)
     if crop == "center":

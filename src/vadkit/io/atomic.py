@@ -18,6 +18,14 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 
+__all__ = [
+    "atomic_save_npy",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+]
+
 
 def _read_umask() -> int:
     # os.umask can only be read by setting it; do it once, at import, not per write.
@@ -27,14 +35,6 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
-
-__all__ = [
-    "atomic_save_npy",
-    "atomic_write",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "atomic_write_text",
-]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:

@@ -1,4 +1,4 @@
-"""Video input: one reader protocol over video files (PyAV) and frame folders, plus input listing.
+"""Video input: one reader protocol over video files (PyAV) and frame folders.
 
 Frames are addressed by 0-based integer index and come out as ``(H, W, 3)`` uint8 RGB, upright
 (container rotation metadata applied). Every failure a user can cause raises
@@ -28,12 +28,10 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "FrameFolderReader",
-    "InputItem",
     "VideoFileReader",
     "VideoMeta",
     "VideoReader",
     "list_frame_files",
-    "list_inputs",
     "natural_sort_key",
     "open_video",
     "probe",
@@ -212,7 +210,7 @@ class FrameFolderReader(_ReaderBase):
         f = self.files[i]
         try:
             with Image.open(f) as im:
-                arr = np.asarray(im.convert("RGB"))
+                arr = np.array(im.convert("RGB"))  # writable, like the file reader's frames
         except (OSError, ValueError) as e:
             raise VadkitError(f"cannot read frame {i} of {self.meta.path}: {f}: {e}") from None
         if arr.shape[:2] != (self.meta.height, self.meta.width):
@@ -283,7 +281,8 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
 
     Returns
     -------
-    VideoMeta : with ``n_frames`` counted by decoding and ``fps`` the stream's average rate.
+    VideoMeta : ``n_frames`` counted by decoding; ``fps`` the stream's average rate, or the
+    rate measured from the frame timestamps when they disagree (variable frame rate).
     """
     path = Path(path)
     if not path.is_file():
@@ -308,7 +307,7 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
     try:
         if first is None:
             raise VadkitError(f"{path}: no frame could be decoded (empty or corrupt video)")
-        fps = _average_fps(stream, first, last, n)
+        fps = _average_fps(path, stream, first, last, n)
         rotation = _rotation_ccw(first, stream)
         if strict:
             _check_complete(path, container, stream, n, n_empty, last, fps)
@@ -329,17 +328,27 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
     )
 
 
-def _average_fps(stream, first, last, n: int) -> float:
+def _average_fps(path: Path, stream, first, last, n: int) -> float:
+    """Frames per second over the decoded span; the stream's own rate when it agrees.
+
+    Matroska reports a nominal rate for variable-frame-rate streams, so the rate measured from
+    the timestamps (last frame's own duration included) wins when the two differ by > 1%.
+    """
     rate = stream.average_rate
-    if rate and float(rate) > 0:
-        return float(rate)
-    # No usable average rate (some VFR/raw streams): derive it from the decoded timestamps.
+    rate = float(rate) if rate and float(rate) > 0 else None
+    measured = None
     if n > 1 and first.pts is not None and last.pts is not None and last.pts > first.pts:
-        return float((n - 1) / ((last.pts - first.pts) * Fraction(first.time_base)))
+        tb = Fraction(first.time_base)
+        last_len = last.duration * tb if last.duration else (last.pts - first.pts) * tb / (n - 1)
+        measured = float(n / ((last.pts - first.pts) * tb + last_len))
+    if rate and (measured is None or abs(measured - rate) <= 0.01 * rate):
+        return rate
+    if measured:
+        return measured
     rate = stream.guessed_rate or stream.base_rate
     if rate and float(rate) > 0:
         return float(rate)
-    raise VadkitError(f"{stream.container.name}: cannot determine the frame rate")
+    raise VadkitError(f"{path}: cannot determine the frame rate")
 
 
 def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
@@ -355,7 +364,8 @@ def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
     if expected is None or last.pts is None or last.time is None:
         return
     start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-    end = float(last.time) - start + 1.0 / fps
+    last_len = float(last.duration * last.time_base) if last.duration and last.time_base else 0.0
+    end = float(last.time) - start + max(last_len, 1.0 / fps)
     if end < expected - 1.5 / fps:
         raise VadkitError(
             f"{path}: decoded frames end at {end:.3f}s but the stream lasts {expected:.3f}s "
@@ -491,129 +501,3 @@ def open_video(
         )
     meta = probe(path, video_id, strict=strict)
     return VideoFileReader(path, meta=meta)
-
-
-@dataclass(frozen=True)
-class InputItem:
-    """One input video: id, path (file or frame folder) and optional table columns."""
-
-    id: str
-    path: Path
-    label: str | None = None
-    cls: str | None = None
-    split: str | None = None
-
-
-def _has_images(folder: Path) -> bool:
-    # Stops at the first image: folders of long frame sequences are large.
-    for entry in folder.iterdir():
-        if entry.suffix.lower() in IMAGE_EXTENSIONS and not entry.name.startswith("."):
-            return True
-    return False
-
-
-def _entry(path: Path, where: str, video_id: str | None = None, **cols) -> InputItem:
-    if not path.exists():
-        raise VadkitError(f"{where}: {path} does not exist")
-    if path.is_file() and path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise VadkitError(f"{where}: {path} is neither a video file nor a frame folder")
-    vid = video_id or (path.name if path.is_dir() else path.stem)
-    return InputItem(vid, path, **cols)
-
-
-def _read_txt(spec: Path) -> list[InputItem]:
-    items = []
-    for lineno, line in enumerate(spec.read_text(encoding="utf-8-sig").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        p = Path(line)
-        items.append(_entry(p if p.is_absolute() else spec.parent / p, f"{spec}:{lineno}"))
-    return items
-
-
-_CSV_COLUMNS = {
-    "path": "path",
-    "id": "id",
-    "video_id": "id",
-    "video-id": "id",
-    "label": "label",
-    "class": "cls",
-    "cls": "cls",
-    "split": "split",
-}
-
-
-def _read_csv(spec: Path) -> list[InputItem]:
-    import csv
-
-    with spec.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = {
-            name: _CSV_COLUMNS[name.strip().lower()]
-            for name in reader.fieldnames or []
-            if name and name.strip().lower() in _CSV_COLUMNS
-        }
-        if "path" not in header.values():
-            raise VadkitError(f"{spec}: no 'path' column (columns: {reader.fieldnames})")
-        items = []
-        for row in reader:
-            cols = {field: (row.get(name) or "").strip() or None for name, field in header.items()}
-            rel = cols.pop("path")
-            where = f"{spec}:{reader.line_num}"
-            if rel is None:
-                raise VadkitError(f"{where}: empty path")
-            p = Path(rel)
-            vid = cols.pop("id", None)
-            items.append(_entry(p if p.is_absolute() else spec.parent / p, where, vid, **cols))
-    return items
-
-
-def list_inputs(spec: str | Path) -> list[InputItem]:
-    """Expand an input spec into the videos it names.
-
-    ``spec`` is one of: a video file; a frame folder (a directory holding images); a folder of
-    video files and/or frame folders (e.g. ``ped2/testing/frames`` -> ids ``01`` .. ``12``);
-    a ``.txt`` list (one path per line, ``#`` comments, relative paths resolved against the
-    list's directory); a ``.csv`` with a ``path`` column and optional ``id`` (or ``video_id``),
-    ``label``, ``class``, ``split`` columns (kept as text).
-
-    Returns
-    -------
-    list[InputItem] : in natural order for folders, in file order for lists. Ids default to
-    the file stem / folder name; two inputs with the same id are an error.
-    """
-    spec = Path(spec)
-    if not spec.exists():
-        raise VadkitError(f"input {spec} does not exist")
-    if spec.is_file():
-        suffix = spec.suffix.lower()
-        if suffix == ".txt":
-            items = _read_txt(spec)
-        elif suffix == ".csv":
-            items = _read_csv(spec)
-        else:
-            items = [_entry(spec, "input")]
-    elif _has_images(spec):
-        items = [InputItem(spec.name, spec)]
-    else:
-        items = []
-        for p in sorted(spec.iterdir(), key=lambda q: natural_sort_key(q.name)):
-            if p.name.startswith("."):
-                continue
-            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
-                items.append(InputItem(p.stem, p))
-            elif p.is_dir() and _has_images(p):
-                items.append(InputItem(p.name, p))
-        if not items:
-            raise VadkitError(f"{spec} contains no video files, frame folders or images")
-    if not items:
-        raise VadkitError(f"{spec} lists no inputs")
-    seen: dict[str, Path] = {}
-    for item in items:
-        if item.id in seen:
-            raise VadkitError(
-                f"{spec}: duplicate video id {item.id!r} for {seen[item.id]} and {item.path}"
-            )
-        seen[item.id] = item.path
-    return items

@@ -1,0 +1,199 @@
+"""Extraction engine end to end: videos -> FeatureStore, resume, shards, failures, backbones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from vadkit.backbones.registry import get_config, list_backbones
+from vadkit.cli.main import main
+from vadkit.datasets.synthetic import make_synthetic_dataset, render_frames, write_video
+from vadkit.errors import VadkitError
+from vadkit.extract.engine import ExtractOptions, extract, parse_shard
+from vadkit.io.check import check_store
+from vadkit.io.inputs import InputItem
+from vadkit.io.store import FeatureStore
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    make_synthetic_dataset(root, n_train=2, n_test=2, n_frames=40, size=(64, 80))
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny.mp4"
+    return write_video(path, render_frames(33, (48, 64)))
+
+
+def _arrays(store: FeatureStore) -> dict[str, np.ndarray]:
+    return {v: np.array(store.load(v)) for v in store.ids}
+
+
+@pytest.mark.parametrize("name", list_backbones())
+def test_every_backbone_shape_dtype_metadata(name, tiny_video, tmp_path):
+    config = get_config(name)
+    res = extract(
+        [InputItem("tiny", tiny_video)],
+        tmp_path / "s",
+        name,
+        random_init=True,
+        options=ExtractOptions(clip_len=16, batch_size=4),
+        progress=False,
+    )
+    store = res.store
+    assert res.ok and store.ids == ["tiny"]
+    x = store.load("tiny")
+    # 33 frames, 16-frame snippets, edge padding keeps the last partial snippet
+    assert x.shape == (3, 1, config.out_dim) and x.dtype == np.float32
+    assert np.isfinite(x).all()
+    info = store.info
+    assert info.backbone == name and info.weights_sha256 == "random-init"
+    assert info.dim == config.out_dim and info.crops == 1 and info.padding == "repeat_last"
+    e = store.entry("tiny")
+    assert e.n_frames == 33 and e.fps == pytest.approx(25.0) and e.T == 3
+    assert check_store(store.path) == []
+
+
+def test_real_efficientnet_deterministic_and_labels_from_csv(synth, tmp_path):
+    a = extract(synth / "videos.csv", tmp_path / "a", "efficientnet_lite0", progress=False).store
+    b = extract(synth / "videos.csv", tmp_path / "b", "efficientnet_lite0", progress=False).store
+    assert a.ids == ["train_000", "train_001", "test_002", "test_003"]
+    for vid in a.ids:
+        assert np.array_equal(a.load(vid), b.load(vid))
+    assert a.info.weights_sha256.startswith("57934424")
+    assert a.entry("test_003").label == 1 and a.entry("test_003").cls == "Dart"
+    assert a.entry("train_000").split == "train" and a.entry("train_000").label == 0
+    assert a.load("train_000").shape == (3, 1, 1280)  # ceil(40 / 16)
+
+
+def test_resume_after_interruption_gives_identical_store(synth, tmp_path):
+    """A run killed after two videos, then resumed, equals an uninterrupted run."""
+    kw = {"random_init": True, "progress": False}  # random init is seeded: reproducible
+    full = extract(synth / "videos.csv", tmp_path / "full", "r3d_18", **kw).store
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(vid, status):
+        if vid == "train_001":
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        extract(synth / "videos.csv", tmp_path / "part", "r3d_18", on_video=interrupt, **kw)
+    assert not (tmp_path / "part" / "manifest.json").exists()
+    res = extract(synth / "videos.csv", tmp_path / "part", "r3d_18", **kw)
+    assert res.skipped == ["train_000", "train_001"] and res.done == ["test_002", "test_003"]
+    for vid, arr in _arrays(full).items():
+        assert np.array_equal(arr, res.store.load(vid))
+    manifest = lambda p: json.loads((p / "manifest.json").read_text())  # noqa: E731
+    assert manifest(tmp_path / "part") == manifest(tmp_path / "full")
+
+
+def test_resume_values_identical_with_real_weights(synth, tmp_path):
+    full = extract(synth / "videos.csv", tmp_path / "full", "efficientnet_lite0",
+                   progress=False).store  # fmt: skip
+    shutil.copytree(tmp_path / "full", tmp_path / "part")
+    # simulate a crash after two videos: the others' files never appeared
+    for vid in ("test_002", "test_003"):
+        (tmp_path / "part" / "features" / f"{vid}.npy").unlink()
+        (tmp_path / "part" / "features" / f"{vid}.json").unlink()
+    (tmp_path / "part" / "manifest.json").unlink()
+    res = extract(synth / "videos.csv", tmp_path / "part", "efficientnet_lite0", progress=False)
+    assert res.skipped == ["train_000", "train_001"] and res.done == ["test_002", "test_003"]
+    assert _arrays(res.store).keys() == _arrays(full).keys()
+    for vid, arr in _arrays(full).items():
+        assert np.array_equal(arr, res.store.load(vid))
+    strip = lambda p: json.loads((p / "manifest.json").read_text())  # noqa: E731
+    assert strip(tmp_path / "part") == strip(tmp_path / "full")
+
+
+def test_shards_make_the_same_store(synth, tmp_path):
+    single = extract(synth / "videos.csv", tmp_path / "one", "efficientnet_lite0",
+                     progress=False).store  # fmt: skip
+    for i in range(2):
+        extract(synth / "videos.csv", tmp_path / "two", "efficientnet_lite0", shard=(i, 2),
+                progress=False)  # fmt: skip
+    two = FeatureStore.open(tmp_path / "two")
+    assert two.ids == single.ids
+    for vid in single.ids:
+        assert np.array_equal(two.load(vid), single.load(vid))
+    assert parse_shard("1/3") == (1, 3)
+    with pytest.raises(VadkitError, match="need 0 <= I < N"):
+        parse_shard("3/3")
+
+
+def test_corrupt_and_empty_videos_are_reported_and_run_continues(synth, tmp_path, capsys):
+    videos = tmp_path / "videos"
+    shutil.copytree(synth / "videos", videos)
+    (videos / "broken.mp4").write_bytes(b"\x00\x01garbage" * 100)
+    (videos / "empty.mp4").write_bytes(b"")
+    code = main(["extract", "-b", "efficientnet_lite0", "-i", str(videos), "-o",
+                 str(tmp_path / "s"), "-q"])  # fmt: skip
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "failed: broken" in err and "broken.mp4" in err and "failed: empty" in err
+    store = FeatureStore.open(tmp_path / "s")
+    assert len(store) == 4 and "broken" not in store
+    failed = json.loads((tmp_path / "s" / "failed.json").read_text())
+    assert sorted(f["id"] for f in failed) == ["broken", "empty"]
+    assert check_store(tmp_path / "s") == []
+
+
+def test_ten_crop_segments_and_overlap(tiny_video, tmp_path):
+    item = [InputItem("tiny", tiny_video)]
+    ten = extract(item, tmp_path / "ten", "c3d", random_init=True, progress=False,
+                  options=ExtractOptions(crop="ten")).store  # fmt: skip
+    assert ten.load("tiny").shape == (3, 10, 4096) and ten.info.crop_mode == "ten"
+    sul = extract(item, tmp_path / "sul", "c3d", random_init=True, progress=False,
+                  options=ExtractOptions(n_segments=32)).store  # fmt: skip
+    x = sul.load("tiny")
+    assert x.shape == (32, 1, 4096) and sul.info.n_segments == 32
+    assert np.allclose(np.linalg.norm(x[:, 0], axis=1), 1, atol=1e-5)
+    assert check_store(sul.path) == []
+    tac = extract(item, tmp_path / "tac", "c3d", random_init=True, progress=False,
+                  options=ExtractOptions(n_segments=32, segment_rule="tacnet")).store  # fmt: skip
+    assert tac.load("tiny").shape == (32, 1, 4096)
+    ov = extract(item, tmp_path / "ov", "efficientnet_lite0", progress=False,
+                 options=ExtractOptions(clip_len=16, stride=8, padding="drop")).store  # fmt: skip
+    assert ov.load("tiny").shape == (3, 1, 1280)  # starts 0, 8, 16 (16 + 15 < 33)
+    assert check_store(ov.path) == []
+
+
+def test_missing_weights_is_one_line_error(tiny_video, tmp_path, capsys):
+    code = main(["extract", "-b", "i3d_r50", "-i", str(tiny_video), "-o", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "i3d_r50_kinetics.pth" in err and "--weights" in err
+    assert not (tmp_path / "s").exists()
+    code = main(["extract", "-b", "nope", "-i", str(tiny_video), "-o", str(tmp_path / "s")])
+    assert code == 2 and "valid names" in capsys.readouterr().err
+
+
+def test_real_ped2_video_end_to_end(shared_data, tmp_path, capsys):
+    frames = shared_data / "ped2" / "testing" / "frames" / "01"
+    out = tmp_path / "ped2"
+    assert main(["extract", "-b", "efficientnet_lite0", "-i", str(frames), "-o", str(out),
+                 "-q"]) == 0  # fmt: skip
+    store = FeatureStore.open(out)
+    e = store.entry("01")
+    assert e.n_frames == 180 and e.T == 12 and store.load("01").shape == (12, 1, 1280)
+    assert main(["store", "check", str(out)]) == 0
+    # the store feeds evaluate: snippet scores over its 12 snippets, exact frame labels
+    gt_file = shared_data / "ped2" / "ped2.mat"
+    scores = {"01": np.linspace(0, 1, 12)}
+    np.savez(tmp_path / "scores.npz", **scores)
+    capsys.readouterr()
+    code = main(["evaluate", "--scores", str(tmp_path / "scores.npz"), "--dataset", "ped2",
+                 "--annotations", str(gt_file), "--store", str(out), "--convention", "exact",
+                 "--subset", "--out", str(tmp_path / "m.json")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    results = json.loads((tmp_path / "m.json").read_text())
+    # Test001 is anomalous from frame 61 (1-based): rising scores rank it well
+    assert results["n_frames"] == 180 and results["n_abnormal_frames"] == 120
+    assert results["frame_auc"] > 0.9
