@@ -58,8 +58,11 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VadkitError(f"cannot read weights file {path}: {first}") from exc
+        if "weights_only" in str(exc) or "Weights only" in str(exc):
+            reason = "not a plain PyTorch state_dict (vadkit loads weights without unpickling code)"
+        else:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VadkitError(f"cannot read weights file {path}: {reason}") from exc
     for key in ("state_dict", "model", "module"):
         if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
             obj = obj[key]

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "vadkit.cli.cmd_extract:backbones",
         "List feature backbones and their weights files.",
     ),
+    "probe": ("vadkit.cli.cmd_extract:probe", "Print fps, frame count and duration of videos."),
+    "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
 }
 
 EXAMPLES = """\b
@@ -44,6 +46,8 @@ Examples:
   vadkit evaluate --scores run/scores.npz --dataset ucf-crime --annotations Temporal_Anomaly_Annotation.txt \\
       --frame-counts Test_Annotation.txt
   vadkit backbones
+  vadkit probe ped2/testing/frames
+  vadkit synth --out data/synth
 """
 
 
