@@ -25,6 +25,7 @@ from vadkit.datasets.importers import (
 )
 from vadkit.datasets.importers.common import read_lines, split_listed
 from vadkit.errors import VadkitError
+from vadkit.io.check import check_store
 
 UCF_TRAIN_CLASSES = {
     "Abuse": 48, "Arrest": 45, "Arson": 41, "Assault": 47, "Burglary": 87, "Explosion": 29,
@@ -197,6 +198,7 @@ def test_rtfm_real_shanghaitech_features(shared_data, tmp_path):
     assert store.select(split="train") == ["01_002"]
     np.testing.assert_array_equal(store.load("01_004"), np.load(src / "01_004_i3d.npy"))
     assert store.file("01_001").is_symlink()
+    assert check_store(store.path) == []  # imported stores pass the same check
 
     copied = import_rtfm_list(
         test_list, tmp_path / "c", root=src, masks_dir=shared_data / "shanghaitech", copy=True
@@ -399,6 +401,7 @@ def test_sultani_real_files(shared_data, tmp_path):
     repeats = sum(np.array_equal(rows[i], rows[i + 1]) for i in range(31))
     assert repeats == 12
     assert store.entry("Normal_Videos_006_x264").cls == "Normal"
+    assert check_store(store.path) == []
 
 
 def test_sultani_wrong_count_names_file(tmp_path):

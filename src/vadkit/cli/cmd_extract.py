@@ -114,8 +114,9 @@ def extract(
         overwrite=overwrite,
         progress=not quiet,
     )
-    for vid, msg in result.failed:
-        click.echo(f"failed: {vid}: {msg}", err=True)
+    if quiet:  # with a progress bar, failures were printed as they happened
+        for vid, msg in result.failed:
+            click.echo(f"failed: {vid}: {msg}", err=True)
     fps = result.frames / result.seconds if result.seconds else 0.0
     click.echo(
         f"{out}: {len(result.done)} extracted, {len(result.skipped)} already done, "
@@ -123,6 +124,7 @@ def extract(
         f"({fps:.1f} frames/s); store has {len(result.store or [])} videos"
     )
     if result.failed:
+        click.echo(f"{len(result.failed)} videos failed; listed in {out / 'failed.json'}", err=True)
         raise click.exceptions.Exit(3)
 
 

@@ -9,6 +9,7 @@ run goes on, and the result says which videos failed.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -324,10 +325,13 @@ def extract(
                 fps=meta.fps,
             )
         except VadkitError as exc:
-            result.failed.append((item.id, str(exc)))
-            log.warning("failed: %s: %s", item.path, exc)
+            msg = str(exc) if str(item.path) in str(exc) else f"{item.path}: {exc}"
+            result.failed.append((item.id, msg))
+            log.info("failed: %s", msg)
+            if progress:  # report at once; long runs should not hide failures until the end
+                bar.write(f"failed: {item.id}: {msg}", file=sys.stderr)
             if on_video:
-                on_video(item.id, f"failed: {exc}")
+                on_video(item.id, f"failed: {msg}")
         else:
             result.done.append(item.id)
             result.frames += meta.n_frames
