@@ -202,3 +202,16 @@ def test_real_ped2_video_end_to_end(shared_data, tmp_path, capsys):
     # Test001 is anomalous from frame 61 (1-based): rising scores rank it well
     assert results["n_frames"] == 180 and results["n_abnormal_frames"] == 120
     assert results["frame_auc"] > 0.9
+
+
+def test_real_shanghaitech_video_has_the_release_snippet_count(shared_data, tmp_path):
+    """01_002.avi (481 frames) extracts to T = 31 snippets, the T of RTFM's released features."""
+    video = shared_data / "videos" / "shanghaitech" / "01_002.avi"
+    store = extract([InputItem("01_002", video)], tmp_path / "s", "efficientnet_lite0",
+                    progress=False, options=ExtractOptions(batch_size=16)).store  # fmt: skip
+    released = np.load(shared_data / "i3d_samples" / "shanghaitech" / "train" / "01_002_i3d.npy",
+                       mmap_mode="r")  # fmt: skip
+    e = store.entry("01_002")
+    assert e.n_frames == 481 and e.fps == pytest.approx(24.0)
+    assert e.T == released.shape[0] == 31
+    assert check_store(store.path) == []
