@@ -56,7 +56,11 @@ Examples:
     type=click.Path(path_type=Path),
     help="UCSD Ped2: the testing frames folder (frame counts).",
 )
-@click.option("--masks", type=click.Path(path_type=Path), help="UCSD Ped2: pixel mask folder.")
+@click.option(
+    "--masks",
+    type=click.Path(path_type=Path),
+    help="UCSD Ped2: pixel mask folder (frame counts; pixel AUC needs score maps).",
+)
 @click.option(
     "--store",
     type=click.Path(path_type=Path),
