@@ -125,6 +125,15 @@ def test_shards_make_the_same_store(synth, tmp_path):
     assert two.ids == single.ids
     for vid in single.ids:
         assert np.array_equal(two.load(vid), single.load(vid))
+    # shards written on separate machines: copy features/ together, then finalize
+    for i in range(2):
+        extract(synth / "videos.csv", tmp_path / f"m{i}", "efficientnet_lite0", shard=(i, 2),
+                progress=False)  # fmt: skip
+    for f in (tmp_path / "m1" / "features").iterdir():
+        shutil.copy(f, tmp_path / "m0" / "features" / f.name)
+    assert main(["store", "finalize", str(tmp_path / "m0")]) == 0
+    merged = FeatureStore.open(tmp_path / "m0")
+    assert sorted(merged.ids) == sorted(single.ids) and check_store(merged.path) == []
     assert parse_shard("1/3") == (1, 3)
     with pytest.raises(VadkitError, match="need 0 <= I < N"):
         parse_shard("3/3")
