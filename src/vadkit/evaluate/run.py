@@ -161,8 +161,14 @@ def frame_data(
     if store is not None:
         snippet_len = store.info.snippet_length or snippet_len
     entries, level = _entries_for(scores, store, snippet_len)
+    # the store may hold more videos than were scored (e.g. its training split): skip those;
+    # every scored video was checked to be in the ground truth above
     labels = align_labels(
-        gt, store if store is not None else entries, convention, snippet_len=snippet_len
+        gt,
+        store if store is not None else entries,
+        convention,
+        snippet_len=snippet_len,
+        missing="skip",
     )
     labels = {e.id: labels[e.id] for e in entries}
     segments = store.info.n_segments if store is not None else None
