@@ -11,7 +11,7 @@ They are expanded to frames and paired with labels in one of two conventions:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,7 @@ def compute_metrics(
     }
     undefined: dict[str, str] = {}
 
-    def attempt(name: str, fn, *args, **kwargs) -> None:
+    def attempt(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:
             out[name] = fn(*args, **kwargs)
         except VadkitError as exc:

@@ -21,6 +21,7 @@ import torch
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
+from vadkit.io.inputs import InputItem
 from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,7 @@ def pool_segments(clip_feats: np.ndarray, n_segments: int) -> np.ndarray:
 
 
 def extract(
-    inputs: str | Path | Sequence,
+    inputs: str | Path | Sequence[InputItem],
     out: str | Path,
     backbone: str,
     *,
@@ -347,7 +348,7 @@ def extract(
     return result
 
 
-def _label(item) -> int | None:
+def _label(item: InputItem) -> int | None:
     """0/1 label from an input table cell (``0``/``1``/``normal``/``abnormal``/empty)."""
     if item.label is None or isinstance(item.label, int):
         return item.label

@@ -121,7 +121,7 @@ class _ReaderBase:
     def __len__(self) -> int:
         return self.meta.n_frames
 
-    def __enter__(self):
+    def __enter__(self) -> _ReaderBase:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -220,7 +220,9 @@ class FrameFolderReader(_ReaderBase):
             )
         return arr
 
-    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
+    def iter_frames(
+        self, start: int = 0, stop: int | None = None, step: int = 1
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, (H, W, 3) uint8 RGB)`` for ``range(start, stop, step)``."""
         stop = self._check_range(start, stop, step)
         for i in range(start, stop, step):
@@ -437,7 +439,9 @@ class VideoFileReader(_ReaderBase):
             if self._next - 1 == index:
                 return frame
 
-    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
+    def iter_frames(
+        self, start: int = 0, stop: int | None = None, step: int = 1
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, (H, W, 3) uint8 RGB)`` for ``range(start, stop, step)``, decoding once."""
         stop = self._check_range(start, stop, step)
         if start >= stop:
