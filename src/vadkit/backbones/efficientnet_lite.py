@@ -111,6 +111,13 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 class _MBConv(nn.Module):
     """Inverted residual block: 1x1 expand, depthwise kxk, 1x1 project (+ identity skip)."""
 
+    # forward applies bn(conv(x)) for these (see vadkit.backbones.fuse)
+    CONV_BN_PAIRS = (
+        ("_expand_conv", "_bn0"),
+        ("_depthwise_conv", "_bn1"),
+        ("_project_conv", "_bn2"),
+    )
+
     def __init__(
         self, cin: int, cout: int, kernel: int, stride: int, expand: int, size: tuple[int, int]
     ) -> None:
@@ -148,6 +155,8 @@ class EfficientNetLite0(nn.Module):
     ``"stride16"`` (block10, 112 ch), ``"stride32"`` (block15, 320 ch): the last block at each
     output stride. For a 224x224 input the maps are 112, 56, 28, 14 and 7 pixels wide.
     """
+
+    CONV_BN_PAIRS = (("_conv_stem", "_bn0"), ("_conv_head", "_bn1"))
 
     def __init__(self, num_classes: int = 1000, image_size: tuple[int, int] = (224, 224)) -> None:
         super().__init__()

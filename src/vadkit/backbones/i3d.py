@@ -64,6 +64,9 @@ _TEMPORAL_KERNELS = ((3, 3, 3), (3, 1, 3, 1), (3, 1, 3, 1, 3, 1), (1, 3, 1))
 class Bottleneck(nn.Module):
     """1x1 (or 3x1x1) -> 1x3x3 (spatial stride) -> 1x1 bottleneck with expansion 4."""
 
+    # forward applies bn(conv(x)) for these (see vadkit.backbones.fuse)
+    CONV_BN_PAIRS = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
+
     def __init__(
         self,
         inplanes: int,
@@ -95,6 +98,8 @@ class Bottleneck(nn.Module):
 
 class I3DResNet50(nn.Module):
     """ResNet50-I3D. Input ``(B, 3, L, H, W)`` with ``L >= 8``, output ``(B, 2048)``."""
+
+    CONV_BN_PAIRS = (("conv1", "bn1"),)
 
     def __init__(self, num_classes: int = 400) -> None:
         super().__init__()

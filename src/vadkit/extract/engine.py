@@ -283,6 +283,7 @@ def extract(
     starting at i. Returns an :class:`ExtractResult`; ``result.failed`` lists videos
     that could not be read, with the reason.
     """
+    from vadkit.backbones.fuse import fuse_batchnorm
     from vadkit.backbones.registry import build_backbone
     from vadkit.io.inputs import list_inputs
     from vadkit.io.video import open_video
@@ -294,7 +295,8 @@ def extract(
     if not items:
         raise VadkitError(f"no videos found in {inputs}")
     model, config, sha = build_backbone(backbone, weights, random_init=random_init)
-    model.to(options.device)
+    # fold BatchNorm into convs: same features (to float rounding), ~1.3x faster on CPU
+    model = fuse_batchnorm(model).to(options.device)
     if config.kind == "frame":
         model.to(memory_format=torch.channels_last)
     writer = StoreWriter(out, store_info(config, options, sha), overwrite=overwrite)
