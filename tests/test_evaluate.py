@@ -111,3 +111,37 @@ def test_scores_must_be_finite_1d(tmp_path):
 def test_ucf_needs_frame_counts(shared_data):
     with pytest.raises(VadkitError, match="--frame-counts"):
         load_ground_truth("ucf-crime", shared_data / "ucf_crime/Temporal_Anomaly_Annotation.txt")
+
+
+def test_segment_stores_expand_by_their_rule(tmp_path):
+    """Scores of a TACnet-segment store spread by array_split, Sultani ones by clip bounds."""
+    from vadkit.datasets.annotations import GroundTruth
+    from vadkit.evaluate.expand import expand_segments
+    from vadkit.io.store import StoreInfo, StoreWriter
+
+    n = 200
+    labels = np.zeros(n, np.uint8)
+    labels[120:180] = 1
+    gt = GroundTruth("toy", labels={"v": labels})
+    scores = {"v": np.linspace(0, 1, 32)}
+    for rule, expand_rule in (("tacnet", "array_split"), ("sultani", "sultani")):
+        info = StoreInfo(backbone="c3d", weights_sha256="x", dim=4, crops=1, n_segments=32,
+                         padding="segments", extra={"segment_rule": rule})  # fmt: skip
+        w = StoreWriter(tmp_path / rule, info)
+        w.add("v", np.zeros((32, 1, 4), np.float32), n_frames=n)
+        data = frame_data(scores, gt, store=w.finalize(), convention="exact")
+        expected = expand_segments(scores["v"], n_frames=n, rule=expand_rule)
+        assert np.array_equal(data.scores["v"], expected) and len(expected) == n
+    tac = expand_segments(scores["v"], n_frames=n, rule="array_split")
+    assert not np.array_equal(tac, expand_segments(scores["v"], n_frames=n, rule="sultani"))
+
+
+def test_csv_one_based_and_ped2_ids(shared_data, tmp_path):
+    csv = tmp_path / "a.csv"
+    csv.write_text("video,start,end,n_frames\nv,3,5,10\n")
+    zero = load_ground_truth("csv", csv)
+    one = load_ground_truth("csv", csv, one_based_inclusive=True)
+    assert zero.labels_for("v", 10).tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+    assert one.labels_for("v", 10).tolist() == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    ped2 = load_ground_truth("ped2", shared_data / "ped2" / "ped2.mat", ped2_ids="Test001")
+    assert "Test001" in ped2 and "01" not in ped2

@@ -62,6 +62,18 @@ Examples:
     help="UCSD Ped2: pixel mask folder (frame counts; pixel AUC needs score maps).",
 )
 @click.option(
+    "--ped2-ids",
+    type=click.Choice(["index", "Test001"]),
+    default="index",
+    show_default=True,
+    help="UCSD Ped2 video ids: 01..12 (frame folders) or Test001..Test012.",
+)
+@click.option(
+    "--one-based-inclusive",
+    is_flag=True,
+    help="csv: intervals are 1-based with inclusive ends (default 0-based, end exclusive).",
+)
+@click.option(
     "--store",
     type=click.Path(path_type=Path),
     help="The FeatureStore the scores were computed on (snippet length, T, n_frames).",
@@ -101,6 +113,8 @@ def evaluate(
     list_file: Path | None,
     frames_root: Path | None,
     masks: Path | None,
+    ped2_ids: str,
+    one_based_inclusive: bool,
     store: Path | None,
     convention: str,
     snippet_length: int,
@@ -129,6 +143,8 @@ def evaluate(
         list_file=list_file,
         frames_root=frames_root,
         masks=masks,
+        one_based_inclusive=one_based_inclusive,
+        ped2_ids=ped2_ids,
     )
     fs = FeatureStore.open(store) if store else None
     data = frame_data(

@@ -67,8 +67,15 @@ def load_ground_truth(
     list_file: str | Path | None = None,
     frames_root: str | Path | None = None,
     masks: str | Path | None = None,
+    one_based_inclusive: bool = False,
+    ped2_ids: str = "index",
 ) -> GroundTruth:
-    """Read a dataset's published annotation files into a :class:`GroundTruth`."""
+    """Read a dataset's published annotation files into a :class:`GroundTruth`.
+
+    ``one_based_inclusive`` applies to ``csv`` intervals (default 0-based, end exclusive);
+    ``ped2_ids`` names UCSD test videos ``"index"`` (``01``..``12``, the frame folders) or
+    ``"Test001"`` style.
+    """
     from vadkit.datasets import annotations as ann
 
     if dataset == "ucf-crime":
@@ -86,9 +93,11 @@ def load_ground_truth(
     if dataset == "xd-violence":
         return ann.read_xd_violence(annotations, list_file)
     if dataset == "ped2":
-        return ann.read_ucsd_ped2(annotations, frames_root=frames_root, mask_root=masks)
+        return ann.read_ucsd_ped2(
+            annotations, frames_root=frames_root, mask_root=masks, id_style=ped2_ids
+        )
     if dataset == "csv":
-        return ann.read_interval_csv(annotations)
+        return ann.read_interval_csv(annotations, one_based_inclusive=one_based_inclusive)
     raise VadkitError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
 
 
@@ -172,6 +181,7 @@ def frame_data(
     )
     labels = {e.id: labels[e.id] for e in entries}
     segments = store.info.n_segments if store is not None else None
+    segment_rule = store.info.extra.get("segment_rule", "sultani") if store is not None else None
     frame_scores: dict[str, np.ndarray] = {}
     for e in entries:
         s, n = np.asarray(scores[e.id], np.float64), len(labels[e.id])
@@ -183,7 +193,8 @@ def frame_data(
                 )
             frame_scores[e.id] = s
         elif segments:
-            frame_scores[e.id] = expand_segments(s, n_frames=n, clip_len=snippet_len)
+            rule = "array_split" if segment_rule == "tacnet" else "sultani"
+            frame_scores[e.id] = expand_segments(s, n_frames=n, clip_len=snippet_len, rule=rule)
         else:
             stride = store.info.stride if store is not None else None
             frame_scores[e.id] = expand_snippets(

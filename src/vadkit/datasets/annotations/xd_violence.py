@@ -113,7 +113,8 @@ def read_xd_violence(
     -------
     GroundTruth
         ``intervals[id]`` as 0-based ``(start, end_exclusive)`` pairs (lengths unknown),
-        ``classes[id]`` from the name (``"B4"``, ``"G-B2-B6"``; ``"Normal"`` for ``A``).
+        ``classes[id]`` the primary class of the name, its first code (``"B4"`` for
+        ``label_B4-0-0``, ``"G"`` for ``label_G-B2-B6``; ``"Normal"`` for ``A``).
     """
     intervals: dict[str, list[Interval]] = {}
     classes: dict[str, str] = {}
@@ -129,7 +130,8 @@ def read_xd_violence(
             raise VadkitError(f"{where}: video {vid!r} is annotated twice")
         nums = [parse_int(t, annotations_file, lineno, "a frame number") for t in parts[1:]]
         intervals[vid] = _pairs(nums, where, vid)
-        classes[vid] = "-".join(xd_name_classes(vid))
+        # the primary (first) code of the name: per-class AUC counts each video once
+        classes[vid] = xd_name_classes(vid)[0]
     normal = _add_list(intervals, classes, list_file, annotations_file)
     return GroundTruth(
         "xd_violence",

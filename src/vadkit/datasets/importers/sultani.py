@@ -166,6 +166,11 @@ def import_sultani_c3d(
         padding="segments",
         n_segments=n_segments,
         source="import:sultani",
-        extra={"dataset": labeller.dataset, "segment_rule": _SEGMENT_RULE},
+        extra={
+            "dataset": labeller.dataset,
+            "segment_rule": "sultani",
+            "segment_norm": "l2",
+            "segment_rule_detail": _SEGMENT_RULE,
+        },
     )
     return write_store(out, info, items, overwrite=overwrite)
