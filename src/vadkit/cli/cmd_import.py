@@ -311,6 +311,16 @@ def sultani(
 @click.option(
     "--stride", type=int, default=16, show_default=True, help="Frames between snippet starts."
 )
+@click.option(
+    "--padding",
+    type=click.Choice(["unknown", "repeat_last", "loop", "drop"]),
+    default="unknown",
+    show_default=True,
+    help="How the last partial snippet was handled (T against n_frames in `store check`).",
+)
+@click.option(
+    "--segments", type=int, help="Fixed segments per video (e.g. 32) instead of snippets."
+)
 @click.option("--copy", is_flag=True, help="Copy the arrays instead of symlinking them.")
 @_overwrite
 @_out
@@ -320,6 +330,8 @@ def generic(
     backbone: str,
     snippet_length: int,
     stride: int,
+    padding: str,
+    segments: int | None,
     copy: bool,
     overwrite: bool,
     out: Path,
@@ -340,6 +352,8 @@ def generic(
         backbone=backbone,
         snippet_length=snippet_length,
         stride=stride,
+        padding="segments" if segments else padding,
+        n_segments=segments,
         copy=copy,
         overwrite=overwrite,
     )
