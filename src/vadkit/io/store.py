@@ -129,12 +129,11 @@ def safe_file_stem(video_id: str) -> str:
 class FeatureStore:
     """Read access to a store. Arrays are memory-mapped.
 
-    Examples
-    --------
-    >>> store = FeatureStore.open("runs/ped2-effnet")          # doctest: +SKIP
-    >>> x = store.load("01")                                    # doctest: +SKIP
-    >>> x.shape                                                 # doctest: +SKIP
-    (12, 1, 1280)
+    Example (a store made by ``vadkit extract``)::
+
+        store = FeatureStore.open("stores/ped2")
+        store.load("01").shape        # (12, 1, 1280): 12 snippets, 1 crop, 1280-d
+        store.select(split="test", label=1)
     """
 
     def __init__(self, path: Path, info: StoreInfo, entries: list[VideoEntry]) -> None:
