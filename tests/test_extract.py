@@ -243,3 +243,28 @@ def test_extracted_features_carry_the_anomaly(synth, tmp_path):
     results = compute_metrics(frame_data(scores, gt, store=store, convention="exact"))
     assert results["n_videos"] == 2 and results["n_abnormal_videos"] == 1
     assert results["frame_auc"] > 0.8
+
+
+def test_truncated_video_is_extracted_with_a_warning(tmp_path, capsys):
+    """A file whose tail is cut decodes in part: its frames are used, and the run says so."""
+    import av
+
+    path = tmp_path / "full.avi"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for img in render_frames(64, (48, 64)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        out.mux(stream.encode())
+    data = path.read_bytes()
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "cut.avi").write_bytes(data[: int(len(data) * 0.8)])
+    code = main(["extract", "-b", "efficientnet_lite0", "-i", str(tmp_path / "videos"), "-o",
+                 str(tmp_path / "s"), "-q"])  # fmt: skip
+    assert code == 0
+    assert "decoded only in part" in capsys.readouterr().out
+    store = FeatureStore.open(tmp_path / "s")
+    e = store.entry("cut")
+    assert 0 < e.n_frames < 64 and check_store(store.path) == []
+    (warning,) = json.loads((tmp_path / "s" / "warnings.json").read_text())
+    assert warning["id"] == "cut" and "header declares 64" in warning["warning"]

@@ -123,6 +123,10 @@ def extract(
         f"{len(result.failed)} failed; {result.frames} frames in {result.seconds:.1f} s "
         f"({fps:.1f} frames/s); store has {len(result.store or [])} videos"
     )
+    if result.warnings:
+        click.echo(
+            f"{len(result.warnings)} videos decoded only in part; see {out / 'warnings.json'}"
+        )
     if result.failed:
         click.echo(f"{len(result.failed)} videos failed; listed in {out / 'failed.json'}", err=True)
         raise click.exceptions.Exit(3)

@@ -69,6 +69,7 @@ class ExtractResult:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id, message)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (id, message)
     frames: int = 0
     seconds: float = 0.0
 
@@ -286,7 +287,7 @@ def extract(
     from vadkit.backbones.fuse import fuse_batchnorm
     from vadkit.backbones.registry import build_backbone
     from vadkit.io.inputs import list_inputs
-    from vadkit.io.video import open_video
+    from vadkit.io.video import TruncatedVideoError, open_video
 
     options = options or ExtractOptions()
     if options.crop not in CROPS:
@@ -311,7 +312,17 @@ def extract(
             bar.update(1)
             continue
         try:
-            with open_video(item.path, item.id) as reader:
+            try:
+                reader = open_video(item.path, item.id)
+            except TruncatedVideoError as exc:
+                # a damaged tail should not cost the whole video: use what decodes, say so
+                reader = open_video(item.path, item.id, strict=False)
+                warning = f"warning: {item.id}: {exc}; using the {reader.meta.n_frames} frames that decode"
+                log.info(warning)
+                if progress:
+                    bar.write(warning, file=sys.stderr)
+                result.warnings.append((item.id, str(exc)))
+            with reader:
                 meta = reader.meta
                 index = video_index(meta.n_frames, config, options)
                 feats = encoder.encode(reader.iter_frames(), index)
@@ -345,7 +356,10 @@ def extract(
         bar.set_postfix_str(f"{result.frames / max(elapsed, 1e-9):.1f} frames/s")
     bar.close()
     result.seconds = time.perf_counter() - start
-    _write_failures(Path(out), shard, result.failed)
+    _write_report(Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed])
+    _write_report(
+        Path(out), "warnings", shard, [{"id": v, "warning": m} for v, m in result.warnings]
+    )
     result.store = writer.finalize(order=[it.id for it in items])
     return result
 
@@ -365,10 +379,11 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="video", disable=not enabled, dynamic_ncols=True)
 
 
-def _write_failures(out: Path, shard: tuple[int, int], failed: list[tuple[str, str]]) -> None:
+def _write_report(out: Path, kind: str, shard: tuple[int, int], rows: list[dict]) -> None:
+    """``failed.json`` / ``warnings.json`` (per shard), rewritten each run; none if never needed."""
     from vadkit.io.atomic import atomic_write_json
 
-    name = "failed.json" if shard == (0, 1) else f"failed.shard{shard[0]}of{shard[1]}.json"
+    name = f"{kind}.json" if shard == (0, 1) else f"{kind}.shard{shard[0]}of{shard[1]}.json"
     path = out / name
-    if failed or path.exists():
-        atomic_write_json(path, [{"id": vid, "error": msg} for vid, msg in failed])
+    if rows or path.exists():
+        atomic_write_json(path, rows)

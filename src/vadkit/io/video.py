@@ -28,6 +28,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "FrameFolderReader",
+    "TruncatedVideoError",
     "VideoFileReader",
     "VideoMeta",
     "VideoReader",
@@ -353,10 +354,14 @@ def _average_fps(path: Path, stream, first, last, n: int) -> float:
     raise VadkitError(f"{path}: cannot determine the frame rate")
 
 
+class TruncatedVideoError(VadkitError):
+    """Fewer frames decode than the container declares (truncated or damaged file)."""
+
+
 def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
     declared = stream.frames
     if declared and n + n_empty < declared:
-        raise VadkitError(
+        raise TruncatedVideoError(
             f"{path}: decoded {n} frames but the header declares {declared} "
             "(truncated or damaged file?); re-encode it or probe with strict=False"
         )
@@ -369,7 +374,7 @@ def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
     last_len = float(last.duration * last.time_base) if last.duration and last.time_base else 0.0
     end = float(last.time) - start + max(last_len, 1.0 / fps)
     if end < expected - 1.5 / fps:
-        raise VadkitError(
+        raise TruncatedVideoError(
             f"{path}: decoded frames end at {end:.3f}s but the stream lasts {expected:.3f}s "
             "(truncated or damaged file?); re-encode it or probe with strict=False"
         )
