@@ -128,9 +128,12 @@ def summarize(store: FeatureStore) -> str:
     Ts = [e.T for e in store.entries]
     splits: dict[str, int] = {}
     labels: dict[str, int] = {}
+    names = {None: "unknown", 0: "normal", 1: "anomalous"}
     for e in store.entries:
-        splits[str(e.split)] = splits.get(str(e.split), 0) + 1
-        labels[str(e.label)] = labels.get(str(e.label), 0) + 1
+        split = e.split or "unknown"
+        splits[split] = splits.get(split, 0) + 1
+        name = names.get(e.label, str(e.label))
+        labels[name] = labels.get(name, 0) + 1
     sampling = (
         f"{i.n_segments} fixed segments"
         if i.n_segments
@@ -145,8 +148,8 @@ def summarize(store: FeatureStore) -> str:
         f"source     {i.source}, vadkit {i.vadkit_version}",
         f"videos     {len(store)}"
         + (f", T {min(Ts)}..{max(Ts)}, {sum(Ts)} snippets" if Ts else ""),
-        f"splits     {splits}",
-        f"labels     {labels}",
+        "splits     " + ", ".join(f"{k} {v}" for k, v in splits.items()),
+        "labels     " + ", ".join(f"{k} {v}" for k, v in labels.items()),
     ]
     return "\n".join(lines)
 
