@@ -45,13 +45,16 @@ def read_shanghaitech(mask_dir: str | Path, split_file: str | Path | None = None
           ...
         SH_Test.txt         one id per line: 01_0015, 01_001, ... (199)
 
-    Without ``split_file`` every mask is returned. With it, only the split's videos:
+    ``mask_dir`` is ``test_frame_mask/`` or the folder holding it. Without ``split_file``
+    every mask is returned. With it, only the split's videos:
     those with a mask get their labels, the others are normal videos of unknown length
     (``normal_ids``; the feature store gives their length).
     """
     mask_dir = Path(mask_dir)
     if not mask_dir.is_dir():
         raise VadkitError(f"ShanghaiTech mask folder not found: {mask_dir}")
+    if (mask_dir / "test_frame_mask").is_dir():  # the dataset folder, as importers take it
+        mask_dir = mask_dir / "test_frame_mask
     masks = {p.stem: p for p in sorted(mask_dir.glob("*.npy"))}
     if not masks:
         raise VadkitError(f"no .npy frame masks in {mask_dir}")
