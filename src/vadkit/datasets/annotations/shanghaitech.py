@@ -54,7 +54,7 @@ def read_shanghaitech(mask_dir: str | Path, split_file: str | Path | None = None
     if not mask_dir.is_dir():
         raise VadkitError(f"ShanghaiTech mask folder not found: {mask_dir}")
     if (mask_dir / "test_frame_mask").is_dir():  # the dataset folder, as importers take it
-        mask_dir = mask_dir / "test_frame_mask
+        mask_dir = mask_dir / "test_frame_mask"
     masks = {p.stem: p for p in sorted(mask_dir.glob("*.npy"))}
     if not masks:
         raise VadkitError(f"no .npy frame masks in {mask_dir}")
