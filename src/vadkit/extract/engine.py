@@ -296,7 +296,7 @@ def extract(
     if not items:
         raise VadkitError(f"no videos found in {inputs}")
     model, config, sha = build_backbone(backbone, weights, random_init=random_init)
-    # fold BatchNorm into convs: same features (to float rounding), ~1.3x faster on CPU
+    # fold BatchNorm into convs: same features (to float rounding), faster on CPU
     model = fuse_batchnorm(model).to(options.device)
     if config.kind == "frame":
         model.to(memory_format=torch.channels_last)
