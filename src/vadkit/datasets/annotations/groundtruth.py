@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.text import read_lines as _read_lines
 from vadkit.errors import VadkitError
 
 NORMAL = "Normal"
@@ -202,13 +203,8 @@ def strip_video_name(name: str, suffixes: Sequence[str] = (".mp4", ".avi")) -> s
 
 
 def read_lines(path: str | Path) -> list[tuple[int, str]]:
-    """``(line number, stripped text)`` of the non-empty lines of a text file (any line ending)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VadkitError(f"cannot read annotation file {path}: {exc}") from exc
-    return [(i, ln.strip()) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    """``(line number, stripped text)`` of the non-empty lines of an annotation file."""
+    return _read_lines(path, "annotation file")
 
 
 def parse_int(token: str, path: str | Path, lineno: int, what: str) -> int:

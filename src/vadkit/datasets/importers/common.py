@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.text import read_lines as _read_lines
 from vadkit.errors import VadkitError
 from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
 
@@ -51,18 +52,8 @@ def as_paths(value: PathArg | Iterable[PathArg] | None) -> list[Path]:
 
 
 def read_lines(path: PathArg) -> list[tuple[int, str]]:
-    """Non-blank lines of a text file as ``(1-based line number, stripped text)``.
-
-    Handles CRLF and LF endings, a UTF-8 BOM and a missing final newline.
-    """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise VadkitError(f"list file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VadkitError(f"cannot read list file {path}: {exc}") from exc
-    return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    """Non-blank lines of a list file as ``(1-based line number, stripped text)``."""
+    return _read_lines(path, "list file")
 
 
 def split_listed(text: str) -> tuple[str, str]:
