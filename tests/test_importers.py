@@ -19,7 +19,7 @@ from vadkit.datasets.importers import (
     read_frame_counts,
     read_s3r_csv,
     rtfm_video_id,
-    summarize,
+    summary_line,
     xd_classes,
     xd_label,
 )
@@ -106,7 +106,7 @@ def test_rtfm_ucf_lists_windows_crlf(shared_data, ten_crop, tmp_path):
     assert (info.weights_sha256, info.padding, info.source) == ("unknown", "unknown", "import:rtfm")
     assert info.extra["dataset"] == "ucf-crime" and info.crop_mode == "ten"
     assert "train 1610 (810 anomalous, 800 normal), test 290 (140 anomalous, 150 normal)" in (
-        summarize(store)
+        summary_line(store)
     )
 
 

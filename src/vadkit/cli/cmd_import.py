@@ -59,9 +59,9 @@ def _counts(paths: tuple[Path, ...]) -> dict[str, int] | None:
 
 
 def _report(store: Any) -> None:
-    from vadkit.datasets.importers import summarize
+    from vadkit.datasets.importers import summary_line
 
-    click.echo(summarize(store))
+    click.echo(summary_line(store))
 
 
 @click.group(

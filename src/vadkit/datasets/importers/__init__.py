@@ -12,7 +12,7 @@ video names or frame masks, never from list positions.
 =====================  ==========================================================
 """
 
-from vadkit.datasets.importers.common import read_frame_counts, summarize
+from vadkit.datasets.importers.common import read_frame_counts, summary_line
 from vadkit.datasets.importers.generic import import_generic
 from vadkit.datasets.importers.labels import (
     Labeller,
@@ -40,7 +40,7 @@ __all__ = [
     "read_s3r_csv",
     "read_sultani_txt",
     "rtfm_video_id",
-    "summarize",
+    "summary_line",
     "ucf_label",
     "xd_classes",
     "xd_label",

@@ -282,7 +282,7 @@ def _existing_order(out: Path) -> list[str]:
         return []
 
 
-def summarize(store: FeatureStore) -> str:
+def summary_line(store: FeatureStore) -> str:
     """One line: videos, per-split and per-label counts, T range, feature shape.
 
     e.g. ``stores/ucf: 1900 videos; train 1610 (810 anomalous, 800 normal), test 290 (...); ...``
