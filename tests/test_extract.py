@@ -268,3 +268,11 @@ def test_truncated_video_is_extracted_with_a_warning(tmp_path, capsys):
     assert 0 < e.n_frames < 64 and check_store(store.path) == []
     (warning,) = json.loads((tmp_path / "s" / "warnings.json").read_text())
     assert warning["id"] == "cut" and "header declares 64" in warning["warning"]
+
+
+def test_impossible_clip_length_fails_before_reading_videos(tiny_video, tmp_path, capsys):
+    code = main(["extract", "-b", "c3d", "--random-init", "--clip-len", "8", "-i", str(tiny_video),
+                 "-o", str(tmp_path / "s")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--clip-len 8" in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()

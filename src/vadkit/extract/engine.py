@@ -300,6 +300,7 @@ def extract(
     model = fuse_batchnorm(model).to(options.device)
     if config.kind == "frame":
         model.to(memory_format=torch.channels_last)
+    _check_clip_input(model, config, options)
     writer = StoreWriter(out, store_info(config, options, sha), overwrite=overwrite)
     mine = [it for k, it in enumerate(items) if k % shard[1] == shard[0]]
     encoder = SnippetEncoder(model, config, options)
@@ -362,6 +363,27 @@ def extract(
     )
     result.store = writer.finalize(order=[it.id for it in items])
     return result
+
+
+def _check_clip_input(
+    model: torch.nn.Module, config: PretrainedConfig, options: ExtractOptions
+) -> None:
+    """Fail before any video is read when the network cannot take the requested clips."""
+    if config.kind != "clip":
+        return
+    length = options.snippet_len(config)
+    x = torch.zeros(1, 3, length, *config.input_size, device=options.device)
+    try:
+        with torch.inference_mode():
+            model(x)
+    except VadkitError as exc:
+        raise VadkitError(f"--clip-len {length}: {exc}") from None
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise VadkitError(
+            f"backbone {config.name!r} cannot take {length}-frame clips "
+            f"(its clip length is {config.clip_len}): {first}"
+        ) from None
 
 
 def _label(item: InputItem) -> int | None:
