@@ -28,9 +28,27 @@ def test_each_command_help_has_an_example(name, capsys):
     )
 
 
-def test_unknown_command_exits_nonzero(capsys):
+def test_usage_errors_are_one_line(capsys):
     assert main(["nope"]) == 2
-    assert "No such command" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("vadkit: error:") and "No such command" in err and err.count("\n") == 1
+    assert main(["extract", "-b", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "Missing option" in err and "vadkit extract --help" in err and err.count("\n") == 1
+
+
+def test_probe_frame_folder_and_bad_files(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "clip").mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(tmp_path / "clip" / f"{i:03d}.png")
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    assert main(["probe", str(tmp_path)]) == 3
+    out = capsys.readouterr().out
+    assert "clip" in out and " 3 " in out and "10x8" in out
+    assert "broken" in out and "failed:" in out
 
 
 def test_synth_and_probe(tmp_path, capsys):

@@ -276,3 +276,42 @@ def test_impossible_clip_length_fails_before_reading_videos(tiny_video, tmp_path
     err = capsys.readouterr().err
     assert code == 2 and "--clip-len 8" in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_same_id_from_another_file_is_not_skipped_silently(synth, tmp_path):
+    extract(synth / "videos.csv", tmp_path / "s", "efficientnet_lite0", random_init=True,
+            progress=False)  # fmt: skip
+    other = tmp_path / "other" / "test_003.mp4"
+    write_video(other, render_frames(20, (48, 64)))
+    res = extract(other, tmp_path / "s", "efficientnet_lite0", random_init=True, progress=False)
+    (failure,) = res.failed
+    assert failure[0] == "test_003" and "already in the store" in failure[1]
+    assert res.store.entry("test_003").n_frames == 40  # the original is kept
+
+
+def test_bad_options_fail_before_anything_is_written(tiny_video, tmp_path, capsys):
+    with pytest.raises(VadkitError, match="stride must be >= 1"):
+        extract([InputItem("t", tiny_video)], tmp_path / "s", "efficientnet_lite0",
+                options=ExtractOptions(stride=0), progress=False)  # fmt: skip
+    assert not (tmp_path / "s").exists()
+    with pytest.raises(VadkitError, match="label 'maybe'"):
+        extract([InputItem("t", tiny_video, label="maybe")], tmp_path / "s",
+                "efficientnet_lite0", progress=False)  # fmt: skip
+    assert not (tmp_path / "s").exists()
+    assert main(["extract", "-b", "efficientnet_lite0", "-i", str(tiny_video), "-o",
+                 str(tmp_path / "s"), "--frame-step", "0"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("vadkit: error:") and err.count("\n") == 1 and "--frame-step" in err
+    with pytest.raises(VadkitError, match="device 'nope' is not available"):
+        extract([InputItem("t", tiny_video)], tmp_path / "s", "efficientnet_lite0",
+                options=ExtractOptions(device="nope"), progress=False)  # fmt: skip
+
+
+def test_overwrite_with_another_backbone_leaves_no_mixed_store(synth, tmp_path):
+    extract(synth / "videos.csv", tmp_path / "s", "efficientnet_lite0", random_init=True,
+            progress=False)  # fmt: skip
+    one = [InputItem("test_003", synth / "videos" / "test_003.mp4")]
+    store = extract(one, tmp_path / "s", "r3d_18", random_init=True, overwrite=True,
+                    progress=False).store  # fmt: skip
+    assert store.ids == ["test_003"] and store.info.backbone == "r3d_18"
+    assert check_store(store.path) == []

@@ -140,3 +140,26 @@ def test_cli_finalize_recovers_interrupted_run(tmp_path, capsys):
         FeatureStore.open(tmp_path / "s")
     assert main(["store", "finalize", str(tmp_path / "s")]) == 0
     assert FeatureStore.open(tmp_path / "s").ids == ["a"]
+
+
+def test_overwrite_with_a_new_recipe_replaces_the_whole_store(tmp_path):
+    make_store(tmp_path / "s")
+    other = StoreInfo(backbone="other", weights_sha256="x", dim=4, crops=1)
+    w = StoreWriter(tmp_path / "s", other, overwrite=True)
+    w.add("new", np.zeros((2, 1, 4), np.float32))
+    store = w.finalize()
+    assert store.ids == ["new"] and store.info.backbone == "other"
+    assert check_store(store.path) == []  # no video of the old recipe is left behind
+
+
+def test_store_path_that_is_a_file_is_an_error(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(VadkitError, match="is not a directory"):
+        StoreWriter(tmp_path / "f", INFO)
+
+
+def test_finalize_keeps_previous_order_for_unnamed_videos(tmp_path):
+    make_store(tmp_path / "s", order=["v2", "v0", "v1"])
+    w = StoreWriter(tmp_path / "s", INFO)
+    w.add("a_new", np.zeros((1, 2, 8), np.float32))
+    assert w.finalize(order=["a_new"]).ids == ["a_new", "v2", "v0", "v1"]

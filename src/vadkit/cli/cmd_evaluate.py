@@ -124,6 +124,9 @@ def evaluate(
     out: Path | None,
 ) -> None:
     """Score files + annotations -> a results table and a JSON file."""
+    import numpy as np
+
+    from vadkit.errors import VadkitError
     from vadkit.evaluate.run import (
         compute_metrics,
         format_table,
@@ -134,6 +137,11 @@ def evaluate(
     from vadkit.io.atomic import atomic_write_json
     from vadkit.io.store import FeatureStore
 
+    if not np.isfinite(threshold):
+        raise VadkitError(f"--threshold must be a finite number, got {threshold}")
+    target = out or (scores if scores.is_dir() else scores.parent) / "metrics.json"
+    if target.is_dir():
+        raise VadkitError(f"--out {target} is a directory; give a file name such as metrics.json")
     per_video = load_scores(scores)
     gt = load_ground_truth(
         dataset,
@@ -158,6 +166,5 @@ def evaluate(
     results = {"dataset": dataset, "convention": convention, "scores": str(scores)}
     results.update(compute_metrics(data, threshold=threshold, bootstrap=bootstrap))
     click.echo(format_table(results))
-    target = out or (scores if scores.is_dir() else scores.parent) / "metrics.json"
     atomic_write_json(target, results)
     click.echo(f"wrote {target}")

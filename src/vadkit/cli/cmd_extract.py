@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+POSITIVE = click.IntRange(min=1)
+
 EXTRACT_EXAMPLES = """\b
 Examples:
   vadkit extract --backbone efficientnet_lite0 --input ped2/testing/frames --out stores/ped2
@@ -33,10 +35,10 @@ Examples:
 @click.option(
     "--crop", type=click.Choice(["center", "five", "ten"]), default="center", show_default=True
 )
-@click.option("--clip-len", type=int, help="Frames per snippet [backbone clip length, or 16].")
-@click.option("--stride", type=int, help="Frames between snippet starts [= clip length].")
+@click.option("--clip-len", type=POSITIVE, help="Frames per snippet [backbone clip length, or 16].")
+@click.option("--stride", type=POSITIVE, help="Frames between snippet starts [= clip length].")
 @click.option(
-    "--frame-step", type=int, default=1, show_default=True, help="Frame step inside a snippet."
+    "--frame-step", type=POSITIVE, default=1, show_default=True, help="Frame step inside a snippet."
 )
 @click.option(
     "--padding",
@@ -46,15 +48,15 @@ Examples:
     help="Last partial snippet: edge-pad, loop-pad from the start, or drop.",
 )
 @click.option(
-    "--segments", type=int, help="Fixed number of segments per video (32: Sultani/TACnet)."
+    "--segments", type=POSITIVE, help="Fixed number of segments per video (32: Sultani/TACnet)."
 )
 @click.option(
     "--segment-rule", type=click.Choice(["sultani", "tacnet"]), default="sultani", show_default=True
 )
 @click.option(
-    "--batch-size", type=int, default=8, show_default=True, help="Network inputs per pass."
+    "--batch-size", type=POSITIVE, default=8, show_default=True, help="Network inputs per pass."
 )
-@click.option("--threads", type=int, help="torch CPU threads.")
+@click.option("--threads", type=POSITIVE, help="torch CPU threads.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--shard", help="I/N: process every N-th video starting at I (0-based).")
 @click.option("--overwrite", is_flag=True, help="Recompute finished videos instead of resuming.")
@@ -149,14 +151,32 @@ def backbones() -> None:
 @click.command(epilog="\b\nExample:\n  vadkit probe ped2/testing/frames")
 @click.argument("inputs", type=click.Path(path_type=Path))
 def probe(inputs: Path) -> None:
-    """Print fps, frame count, size and duration of every video in INPUTS."""
+    """Print fps, frame count, size and duration of every video in INPUTS.
+
+    Videos that cannot be read are listed with the reason; the exit code is then 3.
+    Frame folders have no frame rate ("-").
+    """
+    from vadkit.errors import VadkitError
     from vadkit.io.inputs import list_inputs
     from vadkit.io.video import open_video
 
+    def num(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    failed = 0
     click.echo(f"{'id':<24} {'frames':>7} {'fps':>7} {'duration':>9}  size")
     for item in list_inputs(inputs):
-        with open_video(item.path, item.id) as reader:
-            m = reader.meta
+        try:
+            with open_video(item.path, item.id) as reader:
+                m = reader.meta
+        except VadkitError as exc:
+            failed += 1
+            click.echo(f"{item.id:<24} failed: {exc}")
+            continue
+        duration = None if m.duration is None else f"{m.duration:.2f}s"
         click.echo(
-            f"{item.id:<24} {m.n_frames:>7} {m.fps:>7.2f} {m.duration:>8.2f}s  {m.width}x{m.height}"
+            f"{item.id:<24} {m.n_frames:>7} {num(m.fps, '.2f'):>7} {duration or '-':>9}  "
+            f"{m.width}x{m.height}"
         )
+    if failed:
+        raise click.exceptions.Exit(3)

@@ -259,6 +259,13 @@ def per_crop(
     help="UCF annotation file: checks classes, sets split and frame counts.",
 )
 @click.option("--split", default=None, help="Split of every video.")
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASETS),
+    default="auto",
+    show_default=True,
+    help="Dataset whose naming rules give the labels.",
+)
 @_frame_counts
 @_overwrite
 @_out
@@ -266,6 +273,7 @@ def sultani(
     sources: tuple[Path, ...],
     annotations: Path | None,
     split: str | None,
+    dataset: str,
     frame_counts: tuple[Path, ...],
     overwrite: bool,
     out: Path,
@@ -286,6 +294,7 @@ def sultani(
         sources,
         out,
         annotations=annotations,
+        dataset=dataset,
         split=split,
         frame_counts=_counts(frame_counts),
         overwrite=overwrite,

@@ -86,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("vadkit: aborted", err=True)
         return 130
+    except click.UsageError as exc:
+        # one line, like every other user error; the help is one flag away
+        where = exc.ctx.command_path if exc.ctx is not None else "vadkit"
+        click.echo(f"vadkit: error: {exc.format_message()} (see '{where} --help')", err=True)
+        return 2
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"vadkit: error: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

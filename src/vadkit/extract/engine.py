@@ -295,9 +295,16 @@ def extract(
     items = list(inputs) if isinstance(inputs, list | tuple) else list_inputs(inputs)
     if not items:
         raise VadkitError(f"no videos found in {inputs}")
+    for item in items:  # bad table cells fail now, before the model is loaded
+        _label(item)
     model, config, sha = build_backbone(backbone, weights, random_init=random_init)
+    _check_options(options, config)
     # fold BatchNorm into convs: same features (to float rounding), faster on CPU
-    model = fuse_batchnorm(model).to(options.device)
+    try:
+        model = fuse_batchnorm(model).to(options.device)
+    except (RuntimeError, AssertionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VadkitError(f"device {options.device!r} is not available: {first}") from None
     if config.kind == "frame":
         model.to(memory_format=torch.channels_last)
     _check_clip_input(model, config, options)
@@ -308,8 +315,19 @@ def extract(
     start = time.perf_counter()
     bar = _progress(len(mine), progress)
     for item in mine:
-        if writer.has(item.id) and not overwrite:
+        done = None if overwrite else writer.finished_entry(item.id)
+        if done is not None and done.source == str(item.path):
             result.skipped.append(item.id)
+            bar.update(1)
+            continue
+        if done is not None:  # same id, another file: never skip or replace it silently
+            msg = (
+                f"{item.path}: video id {item.id!r} is already in the store from {done.source}; "
+                "give this video another id, or use --overwrite"
+            )
+            result.failed.append((item.id, msg))
+            if progress:
+                bar.write(f"failed: {item.id}: {msg}", file=sys.stderr)
             bar.update(1)
             continue
         try:
@@ -363,6 +381,26 @@ def extract(
     )
     result.store = writer.finalize(order=[it.id for it in items])
     return result
+
+
+def _check_options(options: ExtractOptions, config: PretrainedConfig) -> None:
+    """One-line errors for impossible sampling values, before anything is written."""
+    from vadkit.extract.sampling import SnippetSpec
+
+    for name in ("clip_len", "stride", "n_segments"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            raise VadkitError(f"{name.replace('_', '-')} must be >= 1, got {value}")
+    for name in ("frame_step", "batch_size"):
+        if getattr(options, name) < 1:
+            raise VadkitError(
+                f"{name.replace('_', '-')} must be >= 1, got {getattr(options, name)}"
+            )
+    length = options.snippet_len(config)
+    try:
+        SnippetSpec(length, options.stride or length, options.frame_step, options.padding)
+    except VadkitError as exc:
+        raise VadkitError(f"sampling options: {exc}") from None
 
 
 def _check_clip_input(

@@ -143,7 +143,7 @@ def summarize(store: FeatureStore) -> str:
     lines = [
         f"store      {store.path}",
         f"backbone   {i.backbone} (weights sha256 {i.weights_sha256})",
-        f"features   (T, {i.crops}, {i.dim}) float32, crop mode {i.crop_mode}",
+        f"features   (T, {i.crops}, {i.dim}) float32, crop mode {i.crop_mode or 'unknown'}",
         f"sampling   {sampling}",
         f"source     {i.source}, vadkit {i.vadkit_version}",
         f"videos     {len(store)}"

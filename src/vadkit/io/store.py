@@ -231,21 +231,37 @@ class StoreWriter:
         self.path = Path(path)
         self.info = info
         self.features_dir = self.path / FEATURES_DIR
-        self.features_dir.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.is_dir():
+            raise VadkitError(f"store path {self.path} exists and is not a directory")
         recipe = self.path / "store.json"
-        if recipe.is_file() and not overwrite:
+        if recipe.is_file():
             old = StoreInfo.from_dict(json.loads(recipe.read_text()), str(recipe))
             diff = old.same_recipe(info)
-            if diff:
+            if diff and not overwrite:
                 detail = ", ".join(
                     f"{k}: {getattr(old, k)!r} vs {getattr(info, k)!r}" for k in diff
                 )
                 raise VadkitError(
                     f"store {self.path} was made differently ({detail}); "
-                    "use a new --out or --overwrite"
+                    "use a new --out, or --overwrite to replace the whole store"
                 )
-        else:
-            atomic_write_json(recipe, info.to_dict())
+            if diff:
+                # a new recipe: every old video was made the old way, so none may stay
+                self._clear()
+        try:
+            self.features_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VadkitError(f"cannot create store {self.path}: {exc}") from exc
+        atomic_write_json(recipe, info.to_dict())
+
+    def _clear(self) -> None:
+        """Remove every video, the manifest and run reports of a store being replaced."""
+        if self.features_dir.is_dir():
+            for f in self.features_dir.iterdir():
+                if f.suffix in (".npy", ".json") or f.is_symlink():
+                    f.unlink()
+        for name in (MANIFEST, "failed.json", "warnings.json"):
+            (self.path / name).unlink(missing_ok=True)
 
     def _stem(self, video_id: str) -> str:
         return safe_file_stem(video_id)
@@ -256,6 +272,16 @@ class StoreWriter:
         return (self.features_dir / f"{stem}.json").is_file() and (
             self.features_dir / f"{stem}.npy"
         ).exists()
+
+    def finished_entry(self, video_id: str) -> VideoEntry | None:
+        """The entry of a finished video, or None."""
+        if not self.has(video_id):
+            return None
+        side = self.features_dir / f"{self._stem(video_id)}.json"
+        try:
+            return VideoEntry.from_dict(json.loads(side.read_text()), str(side))
+        except (OSError, json.JSONDecodeError):
+            return None
 
     def add(
         self,
@@ -345,7 +371,8 @@ class StoreWriter:
         """Rebuild ``manifest.json`` from every finished video; return the opened store.
 
         ``order`` lists ids that come first, in that order (e.g. a published list's
-        order); the rest follow sorted by id.
+        order); the others keep their order in the previous manifest, and new ones
+        follow sorted by id.
         """
         lock_path = self.path / ".manifest.lock"
         with open(lock_path, "w") as lock:
@@ -358,7 +385,10 @@ class StoreWriter:
                     raise VadkitError(f"corrupt video entry {side}: {exc}") from exc
                 if (self.path / entry.file).exists():
                     entries[entry.id] = entry
-            rank = {vid: i for i, vid in enumerate(order or [])}
+            # named ids first, in that order; the rest keep their previous manifest order
+            previous = _manifest_ids(self.path / MANIFEST)
+            named = list(order or [])
+            rank = {vid: i for i, vid in enumerate(named + [v for v in previous if v not in named])}
             ordered = sorted(entries.values(), key=lambda e: (rank.get(e.id, len(rank)), e.id))
             manifest = {
                 "schema_version": SCHEMA_VERSION,
@@ -367,3 +397,11 @@ class StoreWriter:
             }
             atomic_write_json(self.path / MANIFEST, manifest)
         return FeatureStore.open(self.path)
+
+
+def _manifest_ids(manifest: Path) -> list[str]:
+    """Video ids of an existing manifest, in order ([] if none or unreadable)."""
+    try:
+        return [v["id"] for v in json.loads(manifest.read_text()).get("videos", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []

@@ -363,7 +363,7 @@ def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
     if declared and n + n_empty < declared:
         raise TruncatedVideoError(
             f"{path}: decoded {n} frames but the header declares {declared} "
-            "(truncated or damaged file?); re-encode it or probe with strict=False"
+            "(truncated or damaged file?)"
         )
     if declared or container.format.name in ("mpeg", "mpegts", "mpegvideo"):
         return  # MPEG-PS/TS durations are bitrate estimates, useless for this check
@@ -376,7 +376,7 @@ def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
     if end < expected - 1.5 / fps:
         raise TruncatedVideoError(
             f"{path}: decoded frames end at {end:.3f}s but the stream lasts {expected:.3f}s "
-            "(truncated or damaged file?); re-encode it or probe with strict=False"
+            "(truncated or damaged file?)"
         )
 
 

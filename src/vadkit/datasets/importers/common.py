@@ -152,7 +152,7 @@ def read_frame_counts(path: PathArg) -> dict[str, int]:
         if not isinstance(data, dict) or not all(isinstance(v, int) for v in data.values()):
             raise VadkitError(f"{path}: expected a JSON object {{video id: n_frames}}")
         return {video_id_from_name(k): int(v) for k, v in data.items()}
-    lines = read_lines(path)
+    lines = _read_lines(path, "frame-count file")
     if lines and "," in lines[0][1]:
         return _frame_counts_csv(path)
     counts: dict[str, int] = {}

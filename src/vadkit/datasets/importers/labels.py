@@ -86,9 +86,14 @@ def mask_ids(masks_dir: str | Path) -> set[str]:
         folder = masks_dir
     if not folder.is_dir():
         raise VadkitError(f"masks folder not found: {masks_dir}")
-    ids = {p.stem for p in folder.glob("*.npy")}
+    # only files named like ShanghaiTech videos (01_0014.npy) are masks; a folder holding
+    # other arrays (gt-sh.npy) must not silently label every video normal
+    ids = {p.stem for p in folder.glob("*.npy") if _SH_ID.match(p.stem)}
     if not ids:
-        raise VadkitError(f"masks folder {folder} holds no <video>.npy frame masks")
+        raise VadkitError(
+            f"masks folder {folder} holds no ShanghaiTech frame masks (<NN_NNNN>.npy); "
+            "--masks must be test_frame_mask/ or the folder holding it"
+        )
     return ids
 
 
