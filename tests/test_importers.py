@@ -26,6 +26,7 @@ from vadkit.datasets.importers import (
 from vadkit.datasets.importers.common import read_lines, split_listed
 from vadkit.errors import VadkitError
 from vadkit.io.check import check_store
+from vadkit.io.store import FeatureStore
 
 UCF_TRAIN_CLASSES = {
     "Abuse": 48, "Arrest": 45, "Arson": 41, "Assault": 47, "Burglary": 87, "Explosion": 29,
@@ -469,3 +470,16 @@ def test_read_frame_counts(shared_data):
     assert test["Arson022_x264"] == 8640 and sum(test.values()) == 1_111_808
     with pytest.raises(VadkitError, match="Temporal_Anomaly_Annotation.txt:1: expected"):
         read_frame_counts(shared_data / "ucf_crime" / "Temporal_Anomaly_Annotation.txt")
+
+
+def test_failed_import_keeps_what_was_written(tmp_path):
+    feats = tmp_path / "f"
+    feats.mkdir()
+    np.save(feats / "ok.npy", np.zeros((3, 8), np.float32))
+    np.save(feats / "bad.npy", np.zeros((3, 5), np.float32))
+    csv = tmp_path / "v.csv"
+    csv.write_text("id,label\nok,0\nbad,1\n")
+    with pytest.raises(VadkitError, match="bad"):
+        import_generic(feats, csv, tmp_path / "s")
+    store = FeatureStore.open(tmp_path / "s")
+    assert store.ids == ["ok"] and check_store(store.path) == []

@@ -242,6 +242,10 @@ def video_index(n_frames: int, config: PretrainedConfig, options: ExtractOptions
             segment_indices(n_frames, options.n_segments, clip_len=length, rule="tacnet")
         )
     if options.n_segments:  # sultani: every full clip, pooled into segments afterwards
+        if n_frames < length:
+            raise VadkitError(
+                f"{n_frames} frames: Sultani segments need at least one {length}-frame clip"
+            )
         spec = SnippetSpec(clip_len=length, stride=length, frame_step=1, padding="drop")
     else:
         spec = SnippetSpec(

@@ -250,6 +250,18 @@ def write_store(
     check_unique(items)
     previous = _existing_order(Path(out))
     writer = StoreWriter(out, info, overwrite=overwrite)
+    try:
+        _write_items(writer, items, copy)
+    finally:
+        # a failure part-way keeps what was written, under a manifest (nothing is lost)
+        known = set(previous)
+        store = writer.finalize(
+            order=previous + [it.video_id for it in items if it.video_id not in known]
+        )
+    return store
+
+
+def _write_items(writer: StoreWriter, items: list[Item], copy: bool) -> None:
     for item in items:
         meta = dict(
             label=item.label,
@@ -265,10 +277,6 @@ def write_store(
             writer.add_link(item.video_id, item.path, copy=copy, **meta)
         else:  # pragma: no cover - importers always set one
             raise ValueError(f"item {item.video_id} has neither path nor loader")
-    known = set(previous)
-    return writer.finalize(
-        order=previous + [it.video_id for it in items if it.video_id not in known]
-    )
 
 
 def _existing_order(out: Path) -> list[str]:
