@@ -17,6 +17,8 @@ import av
 import numpy as np
 from PIL import Image
 
+from vadkit.datasets.synthetic import has_encoder  # noqa: F401 - re-exported for tests
+
 N_CODE_BITS = 6
 
 # Default encoder per container extension; (codec, pix_fmt).
@@ -30,15 +32,6 @@ DEFAULT_CODECS = {
 }
 # Pixel formats that encode exactly what was drawn (no colour conversion).
 _LOSSLESS = {"png": "rgb24", "ffv1": "bgr0"}
-
-
-def has_encoder(codec: str) -> bool:
-    """True when this PyAV build can encode with ``codec``."""
-    try:
-        av.codec.Codec(codec, "w")
-    except Exception:
-        return False
-    return True
 
 
 def code_strip_height(height: int) -> int:

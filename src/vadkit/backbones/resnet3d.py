@@ -28,31 +28,25 @@ _TV_SOURCE = (
     "~/.cache/torch/hub/checkpoints/ after torchvision.models.video.{arch}(pretrained=True))"
 )
 
-R3D18_CONFIG = PretrainedConfig(
-    name="r3d_18",
-    kind="clip",
-    weights_file="r3d_18-b3b3357e.pth",
-    weights_source=_TV_SOURCE.format(file="r3d_18-b3b3357e.pth", arch="r3d_18"),
-    input_size=(112, 112),
-    resize_short=128,
-    clip_len=16,
-    mean=_KINETICS_MEAN,
-    std=_KINETICS_STD,
-    out_dim=512,
-)
 
-R2PLUS1D18_CONFIG = PretrainedConfig(
-    name="r2plus1d_18",
-    kind="clip",
-    weights_file="r2plus1d_18-91a641e6.pth",
-    weights_source=_TV_SOURCE.format(file="r2plus1d_18-91a641e6.pth", arch="r2plus1d_18"),
-    input_size=(112, 112),
-    resize_short=128,
-    clip_len=16,
-    mean=_KINETICS_MEAN,
-    std=_KINETICS_STD,
-    out_dim=512,
-)
+def _torchvision_config(name: str, weights_file: str) -> PretrainedConfig:
+    """Both torchvision video ResNets share input, normalisation and output size."""
+    return PretrainedConfig(
+        name=name,
+        kind="clip",
+        weights_file=weights_file,
+        weights_source=_TV_SOURCE.format(file=weights_file, arch=name),
+        input_size=(112, 112),
+        resize_short=128,
+        clip_len=16,
+        mean=_KINETICS_MEAN,
+        std=_KINETICS_STD,
+        out_dim=512,
+    )
+
+
+R3D18_CONFIG = _torchvision_config("r3d_18", "r3d_18-b3b3357e.pth")
+R2PLUS1D18_CONFIG = _torchvision_config("r2plus1d_18", "r2plus1d_18-91a641e6.pth")
 
 
 def _full3d(in_planes: int, out_planes: int, midplanes: int, stride: int = 1) -> nn.Module:

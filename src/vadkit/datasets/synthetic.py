@@ -70,7 +70,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    codec = "libx264" if _has_encoder("libx264") else "mpeg4"
+    codec = "libx264" if has_encoder("libx264") else "mpeg4"
     h, w = frames.shape[1:3]
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     with av.open(str(tmp), mode="w") as container:
@@ -89,7 +89,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 25) -> Path:
     return path
 
 
-def _has_encoder(name: str) -> bool:
+def has_encoder(name: str) -> bool:
     import av
 
     try:

@@ -21,12 +21,11 @@ import torch
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
+from vadkit.extract.transforms import CROP_COUNTS as CROPS
 from vadkit.io.inputs import InputItem
 from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
 
 log = logging.getLogger(__name__)
-
-CROPS = {"center": 1, "five": 5, "ten": 10}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
 
 __all__ = [
+    "CROP_COUNTS",
     "CROP_ORDERS",
     "center_crop",
     "five_crop",
@@ -47,7 +48,7 @@ CROP_ORDERS = {
     "torchvision": ("tl", "tr", "bl", "br", "center"),
     "i3d_oversample": ("tl", "tr", "center", "bl", "br"),
 }
-_N_CROPS = {"center": 1, "five": 5, "ten": 10}
+CROP_COUNTS = {"center": 1, "five": 5, "ten": 10}  # crop mode -> crops per frame
 _INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "area")
 
 
@@ -237,8 +238,8 @@ def prepare_clips(
     -------
     (crops, N, 3, H, W) float32 tensor with ``(H, W) = config.input_size``.
     """
-    if crop not in _N_CROPS:
-        raise VadkitError(f"crop {crop!r}: choose one of {', '.join(_N_CROPS)}")
+    if crop not in CROP_COUNTS:
+        raise VadkitError(f"crop {crop!r}: choose one of {', '.join(CROP_COUNTS)}")
     x = resize_short(frames, config.resize_short, config.interpolation)
     # Normalise once before cropping: the ten crops overlap, so this is cheaper than per crop.
     x = normalize(x, config.mean, config.std, config.channel_order)
