@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 from vadkit.errors import VadkitError
-from vadkit.extract.sampling import (
+from vadkit.sampling import (
     SnippetSpec,
     SultaniSegments,
+    allowed_T,
     expected_T,
+    pool_segments,
+    pool_sultani,
+    segment_bounds_linspace,
     segment_indices,
     snippet_indices,
 )
@@ -111,30 +115,46 @@ def test_tacnet_short_segments_repeat_like_reference():
         segment_indices(31, 32, 16, rule="tacnet")
 
 
-def test_sultani_segments_use_expand_bounds():
-    from vadkit.evaluate.expand import segment_bounds_sultani
-
-    seg = segment_indices(16 * 21 + 7, rule="sultani")
-    assert isinstance(seg, SultaniSegments)
-    clips, bounds = seg
-    assert clips.shape == (21, 16)
-    np.testing.assert_array_equal(clips.ravel(), np.arange(21 * 16))
-    assert bounds.shape == (32, 2)
-    np.testing.assert_array_equal(bounds, segment_bounds_sultani(21, 32))
-
-
-def test_sultani_with_stub_bounds(monkeypatch):
-    import vadkit.evaluate.expand as expand
-
-    calls = []
-
-    def stub(n_clips, n_segments=32):
-        calls.append((n_clips, n_segments))
-        return np.zeros((n_segments, 2), np.int64)
-
-    monkeypatch.setattr(expand, "segment_bounds_sultani", stub)
+def test_sultani_segments_hand_worked():
+    # 100 frames -> 6 full 16-frame clips (frames 96..99 dropped). MATLAB
+    # round(linspace(1, 6, 5)) = round([1, 2.25, 3.5, 4.75, 6]) = [1, 2, 4, 5, 6] (3.5 -> 4):
+    # segments average clips 1, 2..3, 4, 5 (1-based); clip 6 is in none (the script's dead branch)
     seg = segment_indices(100, 4, 16, rule="sultani")
-    assert calls == [(6, 4)] and seg.bounds.shape == (4, 2) and seg.clips.shape == (6, 16)
+    assert isinstance(seg, SultaniSegments)
+    np.testing.assert_array_equal(seg.clips.ravel(), np.arange(96))
+    assert seg.bounds.tolist() == [[0, 1], [1, 3], [3, 4], [4, 5]]
+    # 21 clips, 32 segments: round(1 + 20 i / 32) = 1, 2, 2, 3, 4 -> an empty range takes b_i
+    first = segment_indices(16 * 21 + 7, rule="sultani").bounds[:4]
+    assert first.tolist() == [[0, 1], [1, 2], [1, 2], [2, 3]]
+
+
+def test_pool_segments_hand_worked():
+    feats = np.arange(5, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3), np.float32)
+    # linspace(0, 5, 3) = [0, 2.5, 5] -> [0, 2, 5]: means of snippets {0, 1} and {2, 3, 4}
+    pooled = pool_segments(feats, 2)
+    assert pooled.shape == (2, 2, 3) and pooled.dtype == np.float32
+    np.testing.assert_array_equal(pooled[:, 0, 0], [0.5, 3.0])
+    # fewer snippets than segments: linspace(0, 2, 5) = [0, .5, 1, 1.5, 2] -> [0, 0, 1, 1, 2]
+    np.testing.assert_array_equal(pool_segments(feats[:2], 4)[:, 0, 0], [0.0, 0.0, 1.0, 1.0])
+    # n=68, m=28: 21 * 68 / 28 = 51 exactly, but float linspace gives 50.99999999999999,
+    # truncated to 50 (as the references compute it)
+    assert segment_bounds_linspace(68, 28)[21, 0] == 50
+
+
+def test_pool_sultani_normalises_each_segment():
+    clips = np.array([[3.0, 4.0], [0.0, 2.0], [6.0, 8.0]], np.float32)
+    # 3 clips, 2 segments: round(linspace(1, 3, 3)) = [1, 2, 3] -> clips 1 and 2 (clip 3 unused)
+    np.testing.assert_allclose(pool_sultani(clips, 2), [[0.6, 0.8], [0.0, 1.0]], atol=1e-7)
+
+
+def test_allowed_T_rules():
+    assert allowed_T(481, 16) == {30, 31}  # unknown padding: drop-last or keep-last
+    assert allowed_T(480, 16) == {30}
+    assert allowed_T(481, 16, padding="drop") == {30}
+    assert allowed_T(481, 16, padding="loop") == {31}
+    assert allowed_T(10, 16) == {1}  # shorter than a snippet: one padded snippet
+    assert allowed_T(347, None, n_segments=32) == {32}
+    assert allowed_T(100, None) == set()
 
 
 def test_segment_errors():

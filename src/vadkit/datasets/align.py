@@ -11,14 +11,15 @@ Two conventions, matching :func:`vadkit.evaluate.expand.expand_snippets`:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
 
 from vadkit.datasets.annotations.groundtruth import GroundTruth
 from vadkit.errors import VadkitError
+from vadkit.io.check import allowed_T as store_allowed_T
 from vadkit.io.store import FeatureStore, StoreInfo, VideoEntry
+from vadkit.sampling import allowed_T
 
 CONVENTIONS = ("x16", "exact")
 
@@ -70,11 +71,9 @@ def _entries_info(
 
 
 def _allowed_T(n: int, per_snippet: int, info: StoreInfo | None) -> set[int]:
-    allowed = {max(1, n // per_snippet), max(1, math.ceil(n / per_snippet))}
-    if info is not None and info.snippet_length and info.stride:
-        from vadkit.io.check import allowed_T
-
-        allowed |= allowed_T(n, info)
+    allowed = allowed_T(n, per_snippet)
+    if info is not None:
+        allowed |= store_allowed_T(n, info)
     return allowed
 
 

@@ -6,8 +6,8 @@ Two families of stores:
   (``np.repeat`` by the snippet length, what published UCF-Crime / ShanghaiTech / XD numbers
   use) or ``"exact"`` (one score per real frame);
 - fixed-segment stores (32 segments per video): :func:`expand_segments` with Sultani's
-  rounded-linspace rule or TACnet's ``np.array_split``; :func:`segment_bounds_sultani` gives
-  the clip ranges, and extraction uses it to pool clips into segments.
+  rounded-linspace rule or TACnet's ``np.array_split``; the clip ranges come from
+  :func:`vadkit.sampling.segment_bounds_sultani`, the rule extraction pools clips by.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from vadkit.errors import VadkitError
+from vadkit.sampling import segment_bounds_sultani
+
+__all__ = ["expand_segments", "expand_snippets", "segment_bounds_sultani"]
 
 
 def _scores_1d(scores: object, fn: str) -> np.ndarray:
@@ -98,38 +101,6 @@ def expand_snippets(
         t = hi - j
         total += np.where(t >= lo, s[np.maximum(t, 0)], 0.0)
     return total / (hi - lo + 1)
-
-
-def segment_bounds_sultani(n_clips: int, n_segments: int = 32) -> np.ndarray:
-    """Clip range of each of Sultani's fixed segments, as ``[start, end)`` 0-based clip indices.
-
-    The rule of the official ``Save_C3DFeatures_32Segments.m`` as it executes: boundaries
-    ``b = round(linspace(1, n_clips, n_segments + 1))`` (MATLAB rounding, half away from zero),
-    segment ``i`` averages clips ``b[i] .. b[i+1] - 1`` (1-based); a segment whose range is
-    empty (``b[i+1] == b[i]``) takes the single clip ``b[i]``. The script's branch meant to let
-    the last segment include clip ``b[-1]`` never runs, so the last clip is in no segment
-    unless a collapsed last segment lands on it (``n_clips <= 17`` for 32 segments). This is
-    what the released C3D features show: RoadAccidents002 (21 clips) has 12 identical adjacent
-    segment rows, which this rule predicts and the "last segment includes its end" reading
-    does not (11).
-
-    Returns
-    -------
-    (n_segments, 2) int64 array ``[start, end)`` into the video's clips.
-
-    >>> segment_bounds_sultani(3, n_segments=4).tolist()
-    [[0, 1], [1, 2], [1, 2], [2, 3]]
-    """
-    fn = "segment_bounds_sultani"
-    n = _positive_int(n_clips, "n_clips", fn)
-    m = _positive_int(n_segments, "n_segments", fn)
-    i = np.arange(m + 1, dtype=np.int64)
-    # 1 + round(i * (n - 1) / m) in exact integer arithmetic; the values are >= 0, so half
-    # away from zero is floor(x + 1/2)
-    b = 1 + (2 * i * (n - 1) + m) // (2 * m)
-    start = b[:-1] - 1
-    end = np.maximum(b[1:] - 1, b[:-1])
-    return np.stack([start, end], axis=1)
 
 
 def expand_segments(

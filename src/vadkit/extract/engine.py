@@ -22,8 +22,9 @@ import torch
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
 from vadkit.extract.transforms import CROP_COUNTS as CROPS
-from vadkit.io.inputs import InputItem
+from vadkit.io.inputs import InputItem, label_from_word
 from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
+from vadkit.sampling import SnippetSpec, pool_sultani, segment_indices, snippet_indices
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,6 @@ class _FrameWindow:
 
 def video_index(n_frames: int, config: PretrainedConfig, options: ExtractOptions) -> np.ndarray:
     """Frame indices ``(T, L)`` of the snippets (or clips feeding segments) of a video."""
-    from vadkit.extract.sampling import SnippetSpec, segment_indices, snippet_indices
 
     length = options.snippet_len(config)
     if options.n_segments and options.segment_rule == "tacnet":
@@ -254,16 +254,6 @@ def video_index(n_frames: int, config: PretrainedConfig, options: ExtractOptions
             padding=options.padding,
         )
     return np.asarray(snippet_indices(n_frames, spec))
-
-
-def pool_segments(clip_feats: np.ndarray, n_segments: int) -> np.ndarray:
-    """Sultani pooling: average clips per segment, then L2-normalise each segment."""
-    from vadkit.evaluate.expand import segment_bounds_sultani
-
-    bounds = segment_bounds_sultani(clip_feats.shape[0], n_segments)
-    out = np.stack([clip_feats[a:b].mean(0) for a, b in bounds])
-    norm = np.linalg.norm(out, axis=-1, keepdims=True)
-    return (out / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
 def extract(
@@ -349,7 +339,7 @@ def extract(
                 index = video_index(meta.n_frames, config, options)
                 feats = encoder.encode(reader.iter_frames(), index)
             if options.n_segments and options.segment_rule == "sultani":
-                feats = pool_segments(feats, options.n_segments)
+                feats = pool_sultani(feats, options.n_segments)
             writer.add(
                 item.id,
                 feats,
@@ -388,7 +378,6 @@ def extract(
 
 def _check_options(options: ExtractOptions, config: PretrainedConfig) -> None:
     """One-line errors for impossible sampling values, before anything is written."""
-    from vadkit.extract.sampling import SnippetSpec
 
     for name in ("clip_len", "stride", "n_segments"):
         value = getattr(options, name)
@@ -431,8 +420,6 @@ def _label(item: InputItem) -> int | None:
     """0/1 label from an input table cell (``0``/``1``/``normal``/``abnormal``/empty)."""
     if item.label is None or isinstance(item.label, int):
         return item.label
-    from vadkit.datasets.importers.labels import label_from_word
-
     return label_from_word(str(item.label), f"input {item.path}")
 
 

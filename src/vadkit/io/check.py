@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from vadkit import sampling
 from vadkit.errors import VadkitError
 from vadkit.io.store import FEATURES_DIR, FeatureStore, StoreInfo
 
@@ -25,28 +25,15 @@ class StoreProblem:
 
 
 def allowed_T(n_frames: int, info: StoreInfo) -> set[int]:
-    """Snippet counts consistent with ``n_frames`` under the store's sampling recipe.
-
-    Fixed-segment stores always have ``n_segments``. For snippet stores with a known
-    padding policy the sampler's own rule decides; with ``"unknown"`` padding (imported
-    releases) both the drop-last and the keep-last count are accepted: the RTFM
-    ShanghaiTech release keeps the last partial snippet (481 frames -> 31), most
-    UCF-Crime extractions drop it.
-    """
-    if info.n_segments:
-        return {int(info.n_segments)}
-    if not info.snippet_length or not info.stride:
-        return set()
-    length, stride, step = info.snippet_length, info.stride, max(1, info.frame_step)
-    if info.padding in ("loop", "repeat_last", "drop"):
-        from vadkit.extract.sampling import SnippetSpec, expected_T
-
-        spec = SnippetSpec(clip_len=length, stride=stride, frame_step=step, padding=info.padding)
-        return {expected_T(n_frames, spec)}
-    span = (length - 1) * step + 1
-    keep_last = max(1, math.ceil(n_frames / stride))
-    drop_last = (n_frames - span) // stride + 1 if n_frames >= span else 0
-    return {keep_last, drop_last} - {0}
+    """Snippet counts consistent with ``n_frames`` under a store's recipe (:func:`vadkit.sampling.allowed_T`)."""
+    return sampling.allowed_T(
+        n_frames,
+        info.snippet_length,
+        info.stride,
+        info.frame_step,
+        info.padding or "unknown",
+        info.n_segments,
+    )
 
 
 def check_store(path: str | Path, check_values: bool = True) -> list[StoreProblem]:

@@ -32,8 +32,8 @@ from vadkit.datasets.importers.common import (
     npy_shape,
     write_store,
 )
-from vadkit.datasets.importers.labels import label_from_word
 from vadkit.errors import VadkitError
+from vadkit.io.inputs import label_from_word
 from vadkit.io.store import FeatureStore, StoreInfo
 
 REQUIRED = ("id",)

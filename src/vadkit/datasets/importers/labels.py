@@ -151,15 +151,3 @@ class Labeller:
         if self.dataset == "xd-violence":
             return xd_label(video_id)
         return (1, SH_ANOMALY) if video_id in self._masks else (0, NORMAL)
-
-
-def label_from_word(text: str, where: str) -> int | None:
-    """A 0/1 label from a CSV cell: ``0/1``, ``normal``/``abnormal`` words; empty -> ``None``."""
-    word = text.strip().lower()
-    if word in ("", "none", "nan", "?", "-", "unknown"):
-        return None
-    if word in ("0", "0.0", "normal", "false", "no"):
-        return 0
-    if word in ("1", "1.0", "abnormal", "anomalous", "anomaly", "violent", "true", "yes"):
-        return 1
-    raise VadkitError(f"{where}: label {text!r} is not 0/1, normal/abnormal or empty")

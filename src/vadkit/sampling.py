@@ -1,4 +1,8 @@
-"""Which frames make each snippet: sliding snippets with a padding policy, or fixed segments.
+"""Snippet and segment rules: which frames make each snippet, and how snippets pool into segments.
+
+The one home of these rules: io (store checks), extract (sampling frames), datasets (label
+alignment), evaluate (score expansion) and the methods (32-segment pooling) all import them from
+here, and this module imports nothing of vadkit but its error type.
 
 Snippet ``t`` of a store made with ``SnippetSpec(clip_len=L, stride=s, frame_step=k)`` is the
 frames ``t*s + j*k`` for ``j = 0 .. L-1``. Counting rule (``expected_T``):
@@ -24,7 +28,12 @@ __all__ = [
     "PADDINGS",
     "SnippetSpec",
     "SultaniSegments",
+    "allowed_T",
     "expected_T",
+    "pool_segments",
+    "pool_sultani",
+    "segment_bounds_linspace",
+    "segment_bounds_sultani",
     "segment_indices",
     "snippet_indices",
 ]
@@ -153,7 +162,7 @@ def segment_indices(
         ``n_frames >= n_segments`` (the reference divides by zero otherwise).
         ``"sultani"``: consecutive non-overlapping clips ``[16c, 16c + 16)``, ``n_clips =
         n_frames // clip_len`` (the partial tail is dropped), and the clip ranges each segment
-        averages from :func:`vadkit.evaluate.expand.segment_bounds_sultani`.
+        averages from :func:`segment_bounds_sultani`.
 
     Returns
     -------
@@ -169,8 +178,6 @@ def segment_indices(
             f"video has {n} frames, fewer than one {clip_len}-frame clip: cannot cut segments"
         )
     if rule == "sultani":
-        from vadkit.evaluate.expand import segment_bounds_sultani
-
         n_clips = n // clip_len
         clips = np.arange(n_clips * clip_len, dtype=np.int64).reshape(n_clips, clip_len)
         bounds = np.asarray(segment_bounds_sultani(n_clips, n_segments), dtype=np.int64)
@@ -194,3 +201,163 @@ def _tacnet_clip(part: np.ndarray, clip_len: int) -> np.ndarray:
     repeats = np.full(m, clip_len // m)
     repeats[m - clip_len % m :] += 1  # empty slice when m divides clip_len
     return np.repeat(part, repeats)
+
+
+def _positive(value: object, name: str, fn: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise VadkitError(f"{fn}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def allowed_T(
+    n_frames: int,
+    snippet_length: int | None,
+    stride: int | None = None,
+    frame_step: int = 1,
+    padding: str = "unknown",
+    n_segments: int | None = None,
+) -> set[int]:
+    """Snippet counts ``T`` consistent with ``n_frames`` under a sampling recipe.
+
+    The one "does T fit this frame count" rule of vadkit (store checks, importers, label
+    alignment). Fixed-segment recipes always have ``n_segments``. A known padding policy
+    decides by :func:`expected_T`; with ``"unknown"`` padding (imported releases) both the
+    drop-last and the keep-last count are accepted: the RTFM ShanghaiTech release keeps the
+    last partial snippet (481 frames -> 31), most UCF-Crime extractions drop it (-> 30).
+    Returns an empty set when the recipe does not say enough to decide.
+
+    >>> sorted(allowed_T(481, 16))
+    [30, 31]
+    >>> sorted(allowed_T(481, 16, padding="repeat_last"))
+    [31]
+    >>> sorted(allowed_T(347, None, n_segments=32))
+    [32]
+    """
+    if n_segments:
+        return {int(n_segments)}
+    if not snippet_length:
+        return set()
+    n = _check_n_frames(n_frames)
+    stride = stride or snippet_length
+    step = max(1, frame_step or 1)
+    if padding in PADDINGS:
+        spec = SnippetSpec(clip_len=snippet_length, stride=stride, frame_step=step, padding=padding)
+        return {expected_T(n, spec)}
+    keep_last = expected_T(n, SnippetSpec(snippet_length, stride, step, "repeat_last"))
+    drop_last = expected_T(n, SnippetSpec(snippet_length, stride, step, "drop"))
+    return {max(1, keep_last), drop_last} - {0}
+
+
+def segment_bounds_sultani(n_clips: int, n_segments: int = 32) -> np.ndarray:
+    """Clip range of each of Sultani's fixed segments, as ``[start, end)`` 0-based clip indices.
+
+    The rule of the official ``Save_C3DFeatures_32Segments.m`` as it executes: boundaries
+    ``b = round(linspace(1, n_clips, n_segments + 1))`` (MATLAB rounding, half away from zero),
+    segment ``i`` averages clips ``b[i] .. b[i+1] - 1`` (1-based); a segment whose range is
+    empty (``b[i+1] == b[i]``) takes the single clip ``b[i]``. The script's branch meant to let
+    the last segment include clip ``b[-1]`` never runs, so the last clip is in no segment
+    unless a collapsed last segment lands on it (``n_clips <= 17`` for 32 segments). This is
+    what the released C3D features show: RoadAccidents002 (21 clips) has 12 identical adjacent
+    segment rows, which this rule predicts and the "last segment includes its end" reading
+    does not (11).
+
+    Returns
+    -------
+    (n_segments, 2) int64 array ``[start, end)`` into the video's clips.
+
+    >>> segment_bounds_sultani(3, n_segments=4).tolist()
+    [[0, 1], [1, 2], [1, 2], [2, 3]]
+    """
+    fn = "segment_bounds_sultani"
+    n = _positive(n_clips, "n_clips", fn)
+    m = _positive(n_segments, "n_segments", fn)
+    i = np.arange(m + 1, dtype=np.int64)
+    # 1 + round(i * (n - 1) / m) in exact integer arithmetic; the values are >= 0, so half
+    # away from zero is floor(x + 1/2)
+    b = 1 + (2 * i * (n - 1) + m) // (2 * m)
+    start = b[:-1] - 1
+    end = np.maximum(b[1:] - 1, b[:-1])
+    return np.stack([start, end], axis=1)
+
+
+def pool_sultani(clip_features: np.ndarray, n_segments: int = 32) -> np.ndarray:
+    """Sultani's 32-segment features: average the clips of each segment, then L2-normalise.
+
+    Parameters
+    ----------
+    clip_features : (n_clips, ..., D) features of consecutive clips.
+    n_segments : segments per video.
+
+    Returns
+    -------
+    (n_segments, ..., D) float32, each row of unit L2 norm over ``D``.
+
+    >>> pool_sultani(np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 4.0]]), n_segments=2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    feats = np.asarray(clip_features)
+    if feats.ndim < 2 or feats.shape[0] == 0:
+        raise VadkitError(f"pool_sultani: expected (n_clips, ..., D) features, got {feats.shape}")
+    bounds = segment_bounds_sultani(feats.shape[0], n_segments)
+    out = np.stack([feats[a:b].mean(0) for a, b in bounds])
+    norm = np.linalg.norm(out, axis=-1, keepdims=True)
+    return (out / np.maximum(norm, 1e-12)).astype(np.float32)
+
+
+def segment_bounds_linspace(length: int, n_segments: int = 32) -> np.ndarray:
+    """Snippet range ``[b_i, b_{i+1})`` of each segment by RTFM's rule.
+
+    Boundaries ``np.linspace(0, length, n_segments + 1)`` truncated to int (RTFM
+    ``process_feat``, used as well by S3R and the salient-feature classifier). A segment whose
+    range is empty (``length < n_segments``) takes the single snippet ``b_i``: the returned
+    end is then ``b_i + 1``.
+
+    >>> segment_bounds_linspace(3, n_segments=4).tolist()
+    [[0, 1], [0, 1], [1, 2], [2, 3]]
+    """
+    fn = "segment_bounds_linspace"
+    n = _positive(length, "length", fn)
+    m = _positive(n_segments, "n_segments", fn)
+    # float linspace truncated, as the references compute it: the exact floor(i * n / m)
+    # differs where float rounding lands just below an integer (n=68, m=28, i=21 gives
+    # 50.99...), and the references' pooled features follow the floats
+    b = np.linspace(0, n, m + 1).astype(np.int64)
+    start = b[:-1]
+    end = np.maximum(b[1:], start + 1)
+    return np.stack([start, end], axis=1)
+
+
+def pool_segments(features: np.ndarray, n_segments: int = 32) -> np.ndarray:
+    """Pool a video's snippets into ``n_segments`` segments by RTFM's ``process_feat`` rule.
+
+    Segment ``i`` is the mean of snippets ``[b_i, b_{i+1})`` with ``b`` from
+    :func:`segment_bounds_linspace`; an empty segment (fewer snippets than segments) is the
+    single snippet ``b_i``. This is the pooling RTFM, S3R and the salient-feature classifier
+    apply to every video (per crop) before training.
+
+    Parameters
+    ----------
+    features : (T, ..., D) per-snippet features, e.g. a store's ``(T, crops, D)``.
+    n_segments : segments per video (32 in the papers).
+
+    Returns
+    -------
+    (n_segments, ..., D) float32.
+
+    >>> pool_segments(np.array([[1.0], [3.0], [5.0], [7.0]]), n_segments=2).tolist()
+    [[2.0], [6.0]]
+    >>> pool_segments(np.array([[1.0], [3.0]]), n_segments=3).tolist()
+    [[1.0], [1.0], [3.0]]
+    """
+    feats = np.asarray(features)
+    if feats.ndim < 1 or feats.shape[0] == 0:
+        raise VadkitError(f"pool_segments: expected (T, ..., D) features, got {feats.shape}")
+    bounds = segment_bounds_linspace(feats.shape[0], n_segments)
+    # cumulative sums make pooling one vectorised step even for long videos
+    csum = np.concatenate(
+        [np.zeros((1, *feats.shape[1:]), np.float64), np.cumsum(feats, 0, dtype=np.float64)]
+    )
+    start, end = bounds[:, 0], bounds[:, 1]
+    shape = (-1,) + (1,) * (feats.ndim - 1)
+    pooled = (csum[end] - csum[start]) / (end - start).reshape(shape)
+    return pooled.astype(np.float32)

@@ -1,0 +1,85 @@
+"""No lower layer of vadkit imports a higher one.
+
+Data flows one way (DESIGN.md): the base modules (``vadkit.errors``, ``vadkit.sampling``) <
+``io`` and ``backbones`` < ``extract`` and ``datasets`` < ``evaluate`` < ``methods`` and ``train``
+< ``viz`` and ``report`` < ``cli``. A module may import its own package and any lower layer; a
+package of the same layer is off limits too (``extract`` does not reach into ``datasets``).
+Imports inside functions count: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "vadkit"
+
+LAYERS = {
+    "": 0,  # vadkit/__init__.py, errors.py, sampling.py
+    "io": 1,
+    "backbones": 1,
+    "extract": 2,
+    "datasets": 2,
+    "evaluate": 3,
+    "methods": 4,
+    "train": 4,
+    "viz": 5,
+    "report": 5,
+    "cli": 6,
+}
+
+
+def _package_of(module: str) -> str:
+    """``vadkit.io.store`` -> ``io``; ``vadkit.errors`` / ``vadkit`` -> ``""`` (the base)."""
+    parts = module.split(".")
+    if len(parts) < 2 or (SRC / f"{parts[1]}.py").is_file():
+        return ""
+    return parts[1]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("vadkit")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "vadkit":  # from vadkit import sampling -> vadkit.sampling
+                found += [(node.lineno, f"vadkit.{a.name}") for a in node.names]
+            elif node.module.startswith("vadkit."):
+                found.append((node.lineno, node.module))
+    return found
+
+
+def _modules() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def test_every_package_has_a_layer():
+    packages = {p.parent.relative_to(SRC).parts[0] for p in _modules() if p.parent != SRC}
+    unknown = packages - set(LAYERS)
+    assert not unknown, f"give these packages a layer in tests/test_layering.py: {unknown}"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_upward_import(path: Path):
+    rel = path.relative_to(SRC)
+    own = rel.parts[0] if len(rel.parts) > 1 else ""
+    bad = []
+    for line, module in _imports(path):
+        target = _package_of(module)
+        if target == own or target not in LAYERS:
+            continue
+        if LAYERS[target] >= LAYERS[own]:
+            bad.append(f"line {line}: {module} (layer {LAYERS[target]} >= {LAYERS[own]})")
+    assert not bad, f"{rel} imports a layer at or above its own: " + "; ".join(bad)
+
+
+def test_checker_sees_an_upward_import(tmp_path: Path):
+    # the checker itself: a lazy import inside a function is found
+    f = tmp_path / "m.py"
+    f.write_text("def g():\n    from vadkit.evaluate.expand import expand_snippets\n")
+    assert _imports(f) == [(2, "vadkit.evaluate.expand")]
+    assert _package_of("vadkit.sampling") == "" and _package_of("vadkit.io.store") == "io"
