@@ -17,6 +17,8 @@ from vadkit.methods.anm.optim import ReferenceRAdam
 
 __all__ = ["AnmModel", "window_starts"]
 
+_CHUNK_ROWS = 256  # sequences per batched forward pass in score()
+
 
 class AnmModel(nn.Module):
     """Attention-pooled video classifier; crops are independent sequences.
@@ -154,21 +156,30 @@ class AnmModel(nn.Module):
             raise VadkitError(
                 f"AnmModel.score: stride must be an integer in [1, window={window}], got {stride!r}"
             )
+        if isinstance(x, np.ndarray) and not x.flags.writeable:
+            x = np.array(x)  # memory-mapped store arrays are read-only
         x = torch.as_tensor(x)
         if x.ndim == 3:
             x = x[None]
         b, c, t, d = self._check_input(x, "score")
+        starts = window_starts(t, window, stride)
+        full = [s for s in starts if s + window <= t]  # same length: scored in batches
+        chunk = max(1, _CHUNK_ROWS // (b * c))
+        total = torch.zeros(b, t, dtype=torch.float64)
+        count = torch.zeros(t, dtype=torch.float64)
         was_training = self.training
         self.eval()
         try:
-            total = torch.zeros(b, t, dtype=torch.float64)
-            count = torch.zeros(t, dtype=torch.float64)
-            for start in window_starts(t, window, stride):
-                stop = min(start + window, t)
-                part = x[:, :, start:stop].reshape(b * c, stop - start, d)
-                probs = torch.sigmoid(self.sequence_logits(part)[0]).reshape(b, c).mean(dim=1)
-                total[:, start:stop] += probs.to(torch.float64)[:, None]
-                count[start:stop] += 1
+            groups = [full[i : i + chunk] for i in range(0, len(full), chunk)]
+            groups += [[s] for s in starts if s + window > t]
+            for group in groups:
+                length = min(window, t - group[0])
+                parts = torch.stack([x[:, :, s : s + length] for s in group], dim=1)
+                logits = self.sequence_logits(parts.reshape(-1, length, d))[0]
+                probs = torch.sigmoid(logits).reshape(b, len(group), c).mean(dim=2)
+                for k, s in enumerate(group):
+                    total[:, s : s + length] += probs[:, k].to(torch.float64)[:, None]
+                    count[s : s + length] += 1
         finally:
             self.train(was_training)
         return (total / count).to(torch.float32).numpy()

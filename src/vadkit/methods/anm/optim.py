@@ -1,10 +1,10 @@
 """RAdam with the update rule of the reference's bundled ``radam.py`` (Liu et al. 2020).
 
 It differs from :class:`torch.optim.RAdam` in two ways that change training: while the
-length of the approximated simple moving average ``rho_t`` is below 5 (the first 4 steps
-with ``beta2 = 0.999``) it makes **no update** (``degenerated_to_sgd=False``; torch takes an
-un-rectified momentum step), and ``eps`` is added to ``sqrt(v_t)`` before the bias
-correction of the second moment is folded into the step size. Written from the paper's
+length of the approximated simple moving average ``rho_t`` is below 5 (the first 5 steps
+with ``beta2 = 0.999``: ``rho_5 = 4.996``) it makes **no update** (``degenerated_to_sgd=False``;
+torch takes an un-rectified momentum step), and ``eps`` is added to ``sqrt(v_t)`` before the
+bias correction of the second moment is folded into the step size. Written from the paper's
 algorithm::
 
     m_t = b1 m + (1 - b1) g            v_t = b2 v + (1 - b2) g^2
@@ -59,9 +59,9 @@ class ReferenceRAdam(torch.optim.Optimizer):
     def step_size(t: int, beta1: float, beta2: float, degenerated_to_sgd: bool) -> float | None:
         """Step-size factor ``s_t`` of step ``t`` (1-based); None means "no update".
 
-        >>> ReferenceRAdam.step_size(4, 0.9, 0.999, False) is None
+        >>> ReferenceRAdam.step_size(5, 0.9, 0.999, False) is None
         True
-        >>> ReferenceRAdam.step_size(5, 0.9, 0.999, False) > 0
+        >>> ReferenceRAdam.step_size(6, 0.9, 0.999, False) > 0
         True
         """
         rho_inf, rho_t = _rho(t, beta2)
