@@ -159,6 +159,8 @@ def test_bad_batch_order_and_score_options() -> None:
         model.loss(out, torch.tensor([0, 0, 1]))
     with pytest.raises(VadkitError, match="stride must be an integer in"):
         model.score(torch.zeros(1, 1, 5, 16), window=4, stride=5)
+    with pytest.raises(VadkitError, match="NaN or inf"):
+        model.score(torch.full((1, 1, 5, 16), float("nan")))
     with pytest.raises(VadkitError, match="feature dim 2048, expected 16"):
         model.score(np.zeros((10, 30, 2048), np.float32))
 

@@ -162,6 +162,8 @@ class AnmModel(nn.Module):
         if x.ndim == 3:
             x = x[None]
         b, c, t, d = self._check_input(x, "score")
+        if not torch.isfinite(x).all():
+            raise VadkitError(f"AnmModel.score: x {tuple(x.shape)} holds NaN or inf values")
         starts = window_starts(t, window, stride)
         full = [s for s in starts if s + window <= t]  # same length: scored in batches
         chunk = max(1, _CHUNK_ROWS // (b * c))
