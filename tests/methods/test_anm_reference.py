@@ -155,6 +155,10 @@ def test_bad_files(ckpt_dir, tmp_path) -> None:
     torch.save(missing, tmp_path / "missing.pth")
     with pytest.raises(VadkitError, match=r"missing.pth: missing key 'fc2.bias'"):
         load_reference_checkpoint(tmp_path / "missing.pth")
+    both = dict(state, **{"attention.0.bias": state["self_anttention.0.bias"]})
+    torch.save(both, tmp_path / "both.pth")
+    with pytest.raises(VadkitError, match=r"both.pth: key 'attention.0.bias' is there in both"):
+        load_reference_checkpoint(tmp_path / "both.pth")
     (tmp_path / "text.pth").write_text("not a checkpoint")
     with pytest.raises(VadkitError, match=r"text.pth: not a readable torch checkpoint"):
         load_reference_checkpoint(tmp_path / "text.pth")

@@ -66,7 +66,13 @@ def _read(path: str | Path) -> dict[str, torch.Tensor]:
             f"{path}: expected a state_dict (key -> tensor), got {type(state).__name__}"
         )
     # the reference spelling or vadkit's own names: the same file layout either way
-    return {_to_reference_key(k): v for k, v in state.items()}
+    renamed = {_to_reference_key(k): v for k, v in state.items()}
+    if len(renamed) != len(state):
+        both = next(k for k in state if k.startswith(VADKIT_PREFIX))
+        raise VadkitError(
+            f"{path}: key {both!r} is there in both spellings (attention, self_anttention)"
+        )
+    return renamed
 
 
 def infer_config(

@@ -159,6 +159,8 @@ class AnmModel(nn.Module):
         if isinstance(x, np.ndarray) and not x.flags.writeable:
             x = np.array(x)  # memory-mapped store arrays are read-only
         x = torch.as_tensor(x)
+        if x.is_floating_point():
+            x = x.to(self.fc1.weight.dtype)  # e.g. float64 arrays
         if x.ndim == 3:
             x = x[None]
         b, c, t, d = self._check_input(x, "score")
@@ -198,8 +200,12 @@ class AnmModel(nn.Module):
 
     def _check_input(self, x: object, where: str) -> tuple[int, int, int, int]:
         d_exp = self.config.feature_dim
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise VadkitError(f"AnmModel.{where}: x must be a float tensor (B, C, T, {d_exp})")
+        dtype = self.fc1.weight.dtype
+        if not isinstance(x, torch.Tensor) or x.dtype != dtype:
+            got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+            raise VadkitError(
+                f"AnmModel.{where}: x must be a {dtype} tensor (B, C, T, {d_exp}), got {got}"
+            )
         if x.ndim != 4:
             raise VadkitError(
                 f"AnmModel.{where}: x has shape {tuple(x.shape)}, expected (B, C, T, {d_exp})"
