@@ -194,6 +194,9 @@ def test_config_defaults_and_from_dict() -> None:
     assert (c.beta1, c.beta2, c.weight_decay, c.attention_dropout) == (0.9, 0.999, 0.0, 0.3)
     assert (c.window, c.stride, c.optimizer, c.degenerated_to_sgd) == (28, 28, "radam", False)
     assert AnmConfig.from_dict(c.to_dict()) == c
+    # train.py: blocks drawn while count + 32 < pool size -> 8000 sequences give counts 0..7936
+    assert c.steps_per_epoch(8000, 8100) == 249
+    assert c.steps_per_epoch(33, 1000) == 1 and c.steps_per_epoch(32, 1000) == 0
     with pytest.raises(VadkitError, match="unknown key.*d_b.*valid keys: feature_dim"):
         AnmConfig.from_dict({"d_b": 3})
     with pytest.raises(VadkitError, match="stride=30 > window=28"):

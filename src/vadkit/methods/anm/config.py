@@ -82,6 +82,18 @@ class AnmConfig:
         """Input size of fc1: the flattened ``(feature_dim, r)`` attention pooling."""
         return self.feature_dim * self.r
 
+    def steps_per_epoch(self, n_normal: int, n_abnormal: int) -> int:
+        """Optimiser steps in one reference epoch over pools of single-crop sequences.
+
+        ``train.py`` draws blocks of ``batch_size`` from each shuffled pool while
+        ``count + batch_size < len(pool)`` and zips the two pools, so an epoch has
+        ``min(ceil(n / batch_size) - 1)`` steps over both pools (UCF-Crime: 249).
+
+        >>> AnmConfig().steps_per_epoch(8000, 8100)
+        249
+        """
+        return max(0, min(-(-n // self.batch_size) - 1 for n in (n_normal, n_abnormal)))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field (YAML / JSON friendly)."""
         return asdict(self)
