@@ -156,18 +156,8 @@ def load_reference_checkpoint(
     """
     state = _read(path)
     where = str(path)
-    if config is None:
-        config = infer_config(state, where)
-        if d_a is not None or r is not None:
-            config = replace(
-                config,
-                d_a=config.d_a if d_a is None else d_a,
-                r=config.r if r is None else r,
-            )
-    elif d_a is not None or r is not None:
-        config = replace(
-            config, d_a=config.d_a if d_a is None else d_a, r=config.r if r is None else r
-        )
+    config = infer_config(state, where) if config is None else config
+    config = replace(config, d_a=config.d_a if d_a is None else d_a, r=config.r if r is None else r)
     model = AnmModel(config)
     model.load_state_dict(from_reference(state, config, where), strict=True)
     return model.eval()

@@ -136,7 +136,9 @@ class AnmModel(nn.Module):
         padding) is scored with the crops as the batch, the crop probabilities are averaged
         and the result given to every snippet of the window. With ``stride < window`` the
         windows overlap and a snippet gets the mean of the windows that cover it; with
-        ``stride == window`` (default 28, 28) this is exactly the reference.
+        ``stride == window`` (default 28, 28) it is the reference's procedure. Windows of
+        equal length are scored in batches (results equal to one pass per window up to
+        float rounding). Runs on the model's device; returns to the caller's mode.
 
         Parameters
         ----------
@@ -159,8 +161,9 @@ class AnmModel(nn.Module):
         if isinstance(x, np.ndarray) and not x.flags.writeable:
             x = np.array(x)  # memory-mapped store arrays are read-only
         x = torch.as_tensor(x)
+        device = self.fc1.weight.device
         if x.is_floating_point():
-            x = x.to(self.fc1.weight.dtype)  # e.g. float64 arrays
+            x = x.to(device=device, dtype=self.fc1.weight.dtype)  # e.g. float64 arrays
         if x.ndim == 3:
             x = x[None]
         b, c, t, d = self._check_input(x, "score")
@@ -169,8 +172,8 @@ class AnmModel(nn.Module):
         starts = window_starts(t, window, stride)
         full = [s for s in starts if s + window <= t]  # same length: scored in batches
         chunk = max(1, _CHUNK_ROWS // (b * c))
-        total = torch.zeros(b, t, dtype=torch.float64)
-        count = torch.zeros(t, dtype=torch.float64)
+        total = torch.zeros(b, t, dtype=torch.float64, device=device)
+        count = torch.zeros(t, dtype=torch.float64, device=device)
         was_training = self.training
         self.eval()
         try:
@@ -186,7 +189,7 @@ class AnmModel(nn.Module):
                     count[s : s + length] += 1
         finally:
             self.train(was_training)
-        return (total / count).to(torch.float32).numpy()
+        return (total / count).to(torch.float32).cpu().numpy()
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """The optimiser of ``config.optimizer`` over all parameters (reference: its RAdam)."""
