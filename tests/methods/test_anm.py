@@ -12,8 +12,8 @@ from sklearn.metrics import roc_auc_score
 from vadkit.errors import VadkitError
 from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
 from vadkit.methods.anm import AnmConfig, AnmModel
-from vadkit.methods.anm._pool_standin import pool_segments
 from vadkit.methods.anm.optim import ReferenceRAdam
+from vadkit.sampling import pool_segments
 
 SMALL = AnmConfig(feature_dim=16, d_a=8, r=2, batch_size=4)
 
