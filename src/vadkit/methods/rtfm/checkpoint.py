@@ -133,7 +133,8 @@ def convert_rtfm_state_dict(
     state: Mapping[str, torch.Tensor], config: RTFMConfig | None = None, source: str = "state_dict"
 ) -> dict[str, torch.Tensor]:
     """Reference RTFM state_dict -> `RTFMModel` state_dict (strict, see `convert_state_dict`)."""
-    target = RTFMModel(config or RTFMConfig()).state_dict()
+    with torch.device("meta"):  # shapes and dtypes only, nothing allocated
+        target = RTFMModel(config or RTFMConfig()).state_dict()
     return convert_state_dict(state, rtfm_key_map(), target, source)
 
 

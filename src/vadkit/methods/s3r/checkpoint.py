@@ -57,7 +57,8 @@ def convert_s3r_state_dict(
 
     Strict: all 88 reference keys present, none extra, shapes as the config's model.
     """
-    target = S3RModel(config or S3RConfig()).state_dict()
+    with torch.device("meta"):  # shapes and dtypes only, nothing allocated
+        target = S3RModel(config or S3RConfig()).state_dict()
     return convert_state_dict(state, s3r_key_map(), target, source, ignore=S3R_UNUSED_KEYS)
 
 
