@@ -111,7 +111,7 @@ def convert_state_dict(
                 f"{source}: key {ref!r} has shape {tuple(value.shape)}, "
                 f"expected {tuple(want.shape)}"
             )
-        out[ours] = value.detach().to(dtype=want.dtype).clone()
+        out[ours] = value.detach().to(dtype=want.dtype)
     return out
 
 
