@@ -70,6 +70,8 @@ def test_config_dict_round_trip_and_unknown_key():
     assert "\n" not in str(e.value)
     with pytest.raises(VadkitError):
         RTFMConfig.from_dict({"topk": 0})
+    with pytest.raises(VadkitError, match="conv_channels x 4 must equal feature_dim: 512 x 4"):
+        RTFMConfig.from_dict({"feature_dim": 4096})
 
 
 def test_published_shapes_and_parameter_count():

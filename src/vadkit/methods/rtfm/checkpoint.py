@@ -122,7 +122,7 @@ def read_state_dict(path: str | os.PathLike) -> Mapping[str, torch.Tensor]:
         raise VadkitError(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+    except Exception as exc:  # any unreadable file is a user error here
         raise VadkitError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
     if not isinstance(state, Mapping):
         raise VadkitError(f"{path}: expected a state_dict, got {type(state).__name__}")

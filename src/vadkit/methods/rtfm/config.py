@@ -73,6 +73,12 @@ class RTFMConfig:
         for name in (*positive, "hidden2", "n_segments", "topk", "batch_normal", "iterations"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.conv_channels * (len(self.dilations) + 1) != self.feature_dim:
+            raise ValueError(
+                f"conv_channels x {len(self.dilations) + 1} must equal feature_dim: "
+                f"{self.conv_channels} x {len(self.dilations) + 1} != {self.feature_dim} "
+                "(the reference uses conv_channels = feature_dim / 4)"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.topk > self.n_segments:

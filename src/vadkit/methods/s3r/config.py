@@ -72,6 +72,17 @@ class S3RConfig:
         for name in ("hidden2", "attention_dim", "gate_hidden", "n_atoms", "topk", "n_segments"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.trunk_channels * (len(self.dilations) + 1) != self.feature_dim:
+            raise ValueError(
+                f"trunk_channels x {len(self.dilations) + 1} must equal feature_dim: "
+                f"{self.trunk_channels} x {len(self.dilations) + 1} != {self.feature_dim} "
+                "(the reference uses trunk_channels = feature_dim / 4)"
+            )
+        if self.trunk_channels % self.norm_groups or self.feature_dim % self.norm_groups:
+            raise ValueError(
+                f"norm_groups ({self.norm_groups}) must divide trunk_channels "
+                f"({self.trunk_channels}) and feature_dim ({self.feature_dim})"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0.0 < self.dictionary_fraction <= 1.0:
