@@ -228,3 +228,12 @@ def test_bad_batch_order_and_short_score():
     assert model.score(np.zeros((1, 1, 1, D), np.float32)).shape == (1, 1)
     with pytest.raises(VadkitError, match="empty input"):
         model.score(np.zeros((1, 1, 0, D), np.float32))
+
+
+def test_make_optimizer_is_adam_from_config():
+    model = RTFMModel(SMALL)
+    opt = model.make_optimizer()
+    assert isinstance(opt, torch.optim.Adam)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (1e-3, 5e-3)
+    assert sum(p.numel() for p in group["params"]) == sum(p.numel() for p in model.parameters())

@@ -259,3 +259,11 @@ def test_bad_input():
         S3RModel(S3RConfig(n_atoms=8, **SMALL))(torch.randn(2, 1, 32, D))
     with pytest.raises(VadkitError, match=r"shape \(5, 64\), the model expects \(8, 64\)"):
         model.set_dictionary(np.ones((5, D)))
+
+
+def test_make_optimizer_is_adam_from_config():
+    model = small_model()
+    opt = model.make_optimizer()
+    assert isinstance(opt, torch.optim.Adam)
+    assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (1e-3, 5e-3)
+    assert "dictionary" not in dict(model.named_parameters())  # a buffer, not trained
