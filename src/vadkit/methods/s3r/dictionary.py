@@ -182,6 +182,9 @@ def cached_dictionary(
             f"dictionary cache: fingerprint {fingerprint!r} must be 1-128 characters of "
             "letters, digits, '.', '_' or '-'"
         )
+    build_kwargs = {
+        k: v.item() if isinstance(v, np.generic) else v for k, v in sorted(build_kwargs.items())
+    }
     cache = Path(cache_dir)
     npy, meta = cache / f"dictionary-{fingerprint}.npy", cache / f"dictionary-{fingerprint}.json"
     if npy.is_file() and meta.is_file():
@@ -189,9 +192,8 @@ def cached_dictionary(
             recipe = json.loads(meta.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise VadkitError(f"dictionary cache: cannot read {meta}: {exc}") from None
-        same = recipe.get("fingerprint") == fingerprint and recipe.get("build_kwargs") == {
-            k: build_kwargs[k] for k in sorted(build_kwargs)
-        }
+        same = recipe.get("fingerprint") == fingerprint
+        same = same and recipe.get("build_kwargs") == build_kwargs
         if same and recipe.get("recipe_version") == RECIPE_VERSION:
             atoms = load_dictionary(npy, recipe.get("feature_dim"))
             if atoms.shape[0] == recipe.get("n_atoms"):
@@ -201,7 +203,7 @@ def cached_dictionary(
     recipe = {
         **recipe,
         "fingerprint": fingerprint,
-        "build_kwargs": {k: build_kwargs[k] for k in sorted(build_kwargs)},
+        "build_kwargs": build_kwargs,
     }
     cache.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(npy, atoms)
