@@ -13,7 +13,7 @@ from vadkit.errors import VadkitError
 from vadkit.methods.rtfm import RTFMConfig, RTFMModel
 from vadkit.methods.rtfm._pool_standin import pool_segments
 from vadkit.methods.rtfm.layers import NonLocal1d
-from vadkit.methods.rtfm.losses import magnitude_loss, smoothness, sparsity
+from vadkit.methods.rtfm.losses import magnitude_loss, smoothness, sparsity, topk_by_magnitude
 
 D = 64
 # Small widths for speed; dropout 0.3 (published 0.7) so that 30 steps are enough.
@@ -237,3 +237,17 @@ def test_make_optimizer_is_adam_from_config():
     group = opt.param_groups[0]
     assert (group["lr"], group["weight_decay"]) == (1e-3, 5e-3)
     assert sum(p.numel() for p in group["params"]) == sum(p.numel() for p in model.parameters())
+
+
+def test_topk_competes_among_snippets_kept_by_dropout():
+    mags = torch.arange(1.0, 33.0).repeat(4, 1)  # snippet t has magnitude t + 1
+    drop = torch.nn.Dropout(0.7).eval()
+    assert topk_by_magnitude(mags, 3, drop).tolist() == [[31, 30, 29]] * 4
+    drop.train()
+    torch.manual_seed(0)
+    picked = topk_by_magnitude(mags, 3, drop)
+    torch.manual_seed(0)
+    kept = torch.nn.functional.dropout(torch.ones(4, 32), 0.7, training=True) > 0
+    for b in range(4):  # the 3 largest among the snippets the same mask keeps
+        want = sorted(torch.nonzero(kept[b]).flatten().tolist())[-3:][::-1]
+        assert picked[b].tolist() == want
