@@ -79,10 +79,10 @@ def test_published_shapes_and_parameter_count():
     model = RTFMModel()
     # 24.72 M parameters: the count given for the released checkpoints.
     assert round(sum(p.numel() for p in model.parameters()) / 1e6, 2) == 24.72
-    out = model(torch.randn(2, 10, 32, 2048))
-    assert out["snippet_scores"].shape == (2, 32)
+    out = model(torch.randn(2, 10, 8, 2048))  # T = 8 keeps it fast; T = 32 in training
+    assert out["snippet_scores"].shape == (2, 8)
     assert out["video_scores"].shape == (2,)
-    assert out["feature_magnitudes"].shape == (2, 32)
+    assert out["feature_magnitudes"].shape == (2, 8)
     assert out["topk_indices"].shape == (2, 3)
     assert out["topk_norms"].shape == (2, 10)
     assert model.score(torch.randn(1, 10, 7, 2048)).shape == (1, 7)

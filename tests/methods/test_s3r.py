@@ -84,11 +84,11 @@ def test_published_shapes_and_parameter_count():
     unused = 2 * (2048 * 2048 * 3 + 2048 + 2 * 2048)  # the reference's never-used projections
     assert round((n + unused) / 1e6, 2) == 81.44  # the released checkpoints' count
     model.set_dictionary(torch.randn(400, 2048))
-    out = model(torch.randn(2, 10, 32, 2048))
-    assert out["snippet_scores"].shape == (2, 32)
+    out = model(torch.randn(2, 10, 8, 2048))  # T = 8 keeps it fast; T = 32 in training
+    assert out["snippet_scores"].shape == (2, 8)
     assert out["video_scores"].shape == out["macro_scores"].shape == (2,)
     assert out["topk_norms"].shape == (2, 10)
-    assert out["memory_attention"].shape == (2, 10, 32, 400)
+    assert out["memory_attention"].shape == (2, 10, 8, 400)
     assert model.score(torch.randn(1, 10, 5, 2048)).shape == (1, 5)
 
 
