@@ -11,9 +11,9 @@ from sklearn.metrics import roc_auc_score
 
 from vadkit.errors import VadkitError
 from vadkit.methods.rtfm import RTFMConfig, RTFMModel
-from vadkit.methods.rtfm._pool_standin import pool_segments
 from vadkit.methods.rtfm.layers import NonLocal1d
 from vadkit.methods.rtfm.losses import magnitude_loss, smoothness, sparsity, topk_by_magnitude
+from vadkit.sampling import pool_segments
 
 D = 64
 # Small widths for speed; dropout 0.3 (published 0.7) so that 30 steps are enough.

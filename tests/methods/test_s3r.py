@@ -12,10 +12,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from vadkit.errors import VadkitError
-from vadkit.methods.rtfm._pool_standin import pool_segments
 from vadkit.methods.s3r import S3RConfig, S3RModel
 from vadkit.methods.s3r.dictionary import build_dictionary, cached_dictionary
 from vadkit.methods.s3r.model import DeNormal, EnNormal
+from vadkit.sampling import pool_segments
 
 D = 64
 # Small widths for speed; dropout 0.3 (published 0.7) so that a few dozen steps are enough.

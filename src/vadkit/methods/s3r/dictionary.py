@@ -23,7 +23,7 @@ from sklearn.decomposition import MiniBatchDictionaryLearning
 
 from vadkit.errors import VadkitError
 from vadkit.io.atomic import atomic_save_npy, atomic_write_json
-from vadkit.methods.rtfm._pool_standin import pool_segments
+from vadkit.sampling import pool_segments
 
 __all__ = ["build_dictionary", "cached_dictionary", "load_dictionary"]
 
