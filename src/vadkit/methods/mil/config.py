@@ -1,0 +1,63 @@
+"""Hyperparameters of ``mil`` (Sultani et al., CVPR 2018), with the official defaults.
+
+Sources: ``TrainingAnomalyDetector_public.py`` (T) and ``model.json`` (M) of
+WaqasSultani/AnomalyDetectionCVPR2018 at 8aa957cd, and the paper (P).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vadkit.methods.mil.common import config_from_dict, require
+
+
+@dataclass(frozen=True)
+class MILConfig:
+    """Every hyperparameter of the MIL ranking model; see the module docstring for sources."""
+
+    feature_dim: int = 4096  # C3D fc6 (T: Dense(512, input_dim=4096))
+    hidden1: int = 512  # first FC, ReLU (T, M)
+    hidden2: int = 32  # second FC, linear (T, M: no activation)
+    dropout: float = 0.6  # after both hidden layers (T, M)
+    n_segments: int = 32  # segments per video bag (T: n_seg = 32; P: Sec. 3.3)
+    margin: float = 1.0  # ranking hinge max(0, margin - max abn + max nor) (T: custom_objective)
+    lambda_sparsity: float = 8e-5  # sum of abnormal bags' scores (T: 0.00008 * sum(sub_sum_l1))
+    lambda_smooth: float = 8e-5  # sum of squared neighbour differences (T: 0.00008 * sum(sub_l2))
+    l2: float = 1e-3  # l2 * sum(W**2) per FC kernel, biases excluded (T: W_regularizer=l2(0.001))
+    init: str = "glorot_normal"  # kernels glorot_normal, biases 0 (T: init='glorot_normal')
+    optimizer: str = "adagrad"  # (T: Adagrad(lr=0.01, epsilon=1e-08))
+    lr: float = 0.01  # (T)
+    eps: float = 1e-8  # Adagrad epsilon (T)
+    weight_decay: float = 0.0  # the L2 penalty is in the loss, as Keras regularizers are (T)
+    videos_per_class: int = 30  # a batch is 30 normal + 30 abnormal videos (T: batchsize=60)
+    iterations: int = 20000  # (T: num_iters = 20000)
+
+    def __post_init__(self) -> None:
+        for name in ("feature_dim", "hidden1", "hidden2", "n_segments", "videos_per_class"):
+            value = getattr(self, name)
+            require(
+                isinstance(value, int) and value >= 1,
+                f"MILConfig: {name} must be >= 1, got {value!r}",
+            )
+        require(
+            0.0 <= self.dropout < 1.0, f"MILConfig: dropout must be in [0, 1), got {self.dropout}"
+        )
+        for name in ("lambda_sparsity", "lambda_smooth", "l2", "weight_decay", "margin"):
+            value = getattr(self, name)
+            require(value >= 0, f"MILConfig: {name} must be >= 0, got {value!r}")
+        require(self.lr > 0, f"MILConfig: lr must be > 0, got {self.lr}")
+        require(
+            self.init in ("glorot_normal", "torch"),
+            f"MILConfig: init must be 'glorot_normal' or 'torch', got {self.init!r}",
+        )
+        require(
+            self.optimizer in ("adagrad", "adam", "sgd"),
+            f"MILConfig: optimizer must be 'adagrad', 'adam' or 'sgd', got {self.optimizer!r}",
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MILConfig:
+        """Config from a mapping (YAML); unknown keys are an error listing the valid ones."""
+        return config_from_dict(cls, data)
