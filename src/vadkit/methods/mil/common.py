@@ -60,7 +60,7 @@ def check_features(x: object, dim: int, min_len: int, method: str) -> torch.Tens
     method : method name for messages.
     """
     if isinstance(x, np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(x))
+        x = torch.from_numpy(np.array(x))  # a copy: store arrays are read-only memmaps
     if not isinstance(x, torch.Tensor):
         raise VadkitError(f"{method}: features must be a tensor or array, got {type(x).__name__}")
     if x.ndim != 4:
