@@ -159,7 +159,7 @@ def test_determinism_with_a_seed():
         torch.manual_seed(42)
         model = MILModel(MILConfig(feature_dim=D))
         loss, _ = model.loss(model(x), y)  # train mode: dropout draws from the seed too
-        return model.score(x), float(loss)
+        return model.score(x), float(loss.detach())
 
     (s1, l1), (s2, l2) = run(), run()
     np.testing.assert_array_equal(s1, s2)
