@@ -229,3 +229,47 @@ def test_config_from_dict():
         MILConfig.from_dict({"lrr": 1})
     with pytest.raises(VadkitError, match="dropout"):
         MILConfig(dropout=1.5)
+
+
+def _keras_mat(model: MILModel) -> dict[str, np.ndarray]:
+    """Variables as the official ``save_model`` writes them: one object array per layer."""
+    out: dict[str, np.ndarray] = {}
+    for i, layer in enumerate([model.fc1, None, model.fc2, None, model.fc3]):
+        cell = np.zeros(0 if layer is None else 2, dtype=object)
+        if layer is not None:
+            cell[:] = [layer.weight.detach().numpy().T, layer.bias.detach().numpy()]
+        out[str(i)] = cell
+    return out
+
+
+def test_official_keras_weights_load_and_score_like_keras(tmp_path):
+    from scipy.io import savemat
+
+    from vadkit.methods.mil.checkpoint import load_sultani_weights
+
+    source = small_model()
+    path = tmp_path / "weights_L1L2.mat"
+    savemat(path, _keras_mat(source))
+    model = MILModel(source.config)
+    model.load_state_dict(load_sultani_weights(path), strict=True)
+    x = torch.randn(1, 1, 32, D)
+    # Keras Dense in numpy: relu(x W1 + b1) W2 + b2, then sigmoid(. W3 + b3); no dropout at test
+    mat = {k: v for k, v in _keras_mat(source).items() if v.size}
+    h = np.maximum(x[0, 0].numpy() @ mat["0"][0] + mat["0"][1], 0)
+    h = h @ mat["2"][0] + mat["2"][1]
+    expected = 1 / (1 + np.exp(-(h @ mat["4"][0] + mat["4"][1])))
+    np.testing.assert_allclose(model.score(x)[0], expected[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_bad_keras_weights(tmp_path):
+    from scipy.io import savemat
+
+    from vadkit.methods.mil.checkpoint import load_sultani_weights
+
+    mat = _keras_mat(small_model())
+    del mat["2"]
+    savemat(tmp_path / "w.mat", mat)
+    with pytest.raises(VadkitError, match=r"w\.mat: layer '2' \(fc2\) is missing"):
+        load_sultani_weights(tmp_path / "w.mat")
+    with pytest.raises(VadkitError, match="cannot read Sultani weights"):
+        load_sultani_weights(tmp_path / "missing.mat")
