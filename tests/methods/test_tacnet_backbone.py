@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from vadkit.backbones.registry import build_backbone
+from vadkit.backbones.c3d import C3D
 from vadkit.errors import VadkitError
 from vadkit.methods.tacnet import TACnetConfig, TACnetWithBackbone
 
@@ -28,9 +28,12 @@ def _clips(b: int = 2, t: int = 2) -> torch.Tensor:
 
 
 def test_c3d_end_to_end_gradients_reach_the_backbone():
-    backbone, _, _ = build_backbone("c3d", random_init=True)
     torch.manual_seed(0)
-    model = TACnetWithBackbone(backbone, TACnetConfig(finetune_backbone=True)).train()
+    # the registry's C3D, as build_backbone("c3d", random_init=True) makes it
+    model = TACnetWithBackbone.from_c3d(TACnetConfig(finetune_backbone=True), random_init=True)
+    backbone = model.backbone
+    assert isinstance(backbone, C3D)
+    model.train()
     out = model(_clips())
     assert out["features"].shape == (2, 2, 4096)
     assert out["snippet_scores"].shape == (2, 2)
