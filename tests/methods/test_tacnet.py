@@ -146,6 +146,17 @@ def test_kmeans_separates_two_directions():
         assert (got == want).all() or (got == 1 - want).all()
 
 
+def test_kmeans_returns_the_assignment_made_before_the_last_centre_update():
+    # one round: every point goes to the nearer (1 - cos) of the two random initial points,
+    # drawn as torch.randperm(T)[:2] from the generator (written down from kmeans_pytorch)
+    pts = torch.randn(1, 10, 5)
+    first = torch.randperm(10, generator=torch.Generator().manual_seed(3))[:2]
+    unit = pts[0] / pts[0].norm(dim=1, keepdim=True)
+    expected = (1 - unit @ unit[first].T).argmin(dim=1)
+    got, _ = kmeans_cosine(pts, iter_limit=1, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(got[0], expected)
+
+
 def test_kmeans_is_deterministic_with_a_seed():
     pts = torch.randn(3, 32, 16)
     runs = []
