@@ -212,13 +212,15 @@ def test_bad_features(x, match):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("labels", [[1, 1, 0, 0], [0, 1, 0, 1], [0, 0, 0, 1], [0, 1, 1]])
+@pytest.mark.parametrize(
+    "labels", [[1, 1, 0, 0], [0, 1, 0, 1], [0, 0, 0, 1], [0, 1, 1], ["a", "b", "c", "d"]]
+)
 def test_bad_batch_order(labels):
     model = small_model()
     x, _, _ = make_bags(2, 2, seed=6)
     x = x[: len(labels)] if len(labels) < 4 else x
     with pytest.raises(VadkitError, match="labels") as info:
-        model.loss(model(x), torch.tensor(labels))
+        model.loss(model(x), labels)
     assert "\n" not in str(info.value)
 
 

@@ -92,7 +92,10 @@ def check_labels(labels: object, batch: int, method: str) -> torch.Tensor:
 
     Returns the labels as a float tensor.
     """
-    y = torch.as_tensor(labels).detach().flatten().float() if labels is not None else None
+    try:
+        y = torch.as_tensor(labels).detach().flatten().float() if labels is not None else None
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise VadkitError(f"{method}: labels must be 0/1 numbers, got {labels!r:.80}") from exc
     if y is None or y.numel() != batch:
         got = "None" if y is None else f"{y.numel()} labels"
         raise VadkitError(f"{method}: expected {batch} labels (one per video), got {got}")
