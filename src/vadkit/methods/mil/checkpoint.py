@@ -23,6 +23,9 @@ import torch
 
 from vadkit.errors import VadkitError
 
+__all__ = ["convert_sultani_weights", "load_sultani_weights"]
+
+
 _DENSE = {"0": "fc1", "2": "fc2", "4": "fc3"}
 _DROPOUT = ("1", "3")
 

@@ -16,7 +16,17 @@ import numpy as np
 import torch
 
 from vadkit.errors import VadkitError
-from vadkit.methods.mil._pool_standin import pool_segments
+from vadkit.sampling import pool_segments
+
+__all__ = [
+    "check_features",
+    "check_labels",
+    "config_from_dict",
+    "pool_batch",
+    "require",
+    "segment_of_snippet",
+]
+
 
 C = TypeVar("C")
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from vadkit.methods.mil.common import config_from_dict, require
 
+__all__ = ["MILConfig"]
+
 
 @dataclass(frozen=True)
 class MILConfig:

@@ -18,6 +18,8 @@ from vadkit.methods.mil.common import (
 )
 from vadkit.methods.mil.config import MILConfig
 
+__all__ = ["MILModel"]
+
 
 class MILModel(nn.Module):
     """FC ``D -> 512 (ReLU) -> 32 (linear) -> 1 (sigmoid)`` with dropout 0.6, per segment.

@@ -17,6 +17,9 @@ from vadkit.errors import VadkitError
 from vadkit.methods.tacnet.config import TACnetConfig
 from vadkit.methods.tacnet.model import TACnetModel, _optimizer
 
+__all__ = ["TACnetWithBackbone"]
+
+
 _CLIP = (3, 16, 112, 112)
 
 

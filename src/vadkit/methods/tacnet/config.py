@@ -13,6 +13,8 @@ from typing import Any
 
 from vadkit.methods.mil.common import config_from_dict, require
 
+__all__ = ["TACnetConfig"]
+
 
 @dataclass(frozen=True)
 class TACnetConfig:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+__all__ = ["kmeans_cosine"]
+
 
 def _cosine_distance(x: torch.Tensor, centres: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """``1 - cos`` between ``(B, T, F)`` points and ``(B, k, F)`` centres -> ``(B, T, k)``."""

@@ -11,6 +11,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+__all__ = [
+    "cluster_means",
+    "cluster_score",
+    "histogram_entropy",
+    "inner_bag_loss",
+    "maxmin_loss",
+    "sparsity_loss",
+    "temporal_smoothness",
+]
+
 
 def cluster_means(seg: torch.Tensor, assign: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean segment score of each cluster ``(N, 2)`` and the cluster sizes ``(N, 2)``."""

@@ -18,6 +18,8 @@ from vadkit.methods.tacnet import losses
 from vadkit.methods.tacnet.config import TACnetConfig
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
 
+__all__ = ["TACnetModel"]
+
 
 def _classifier(in_dim: int, dims: tuple[int, ...], dropout: float) -> nn.Sequential:
     """``Linear, ReLU, Dropout`` per hidden size, then ``Linear(., 1)`` (reference layout)."""
