@@ -275,3 +275,13 @@ def test_bad_keras_weights(tmp_path):
         load_sultani_weights(tmp_path / "w.mat")
     with pytest.raises(VadkitError, match="cannot read Sultani weights"):
         load_sultani_weights(tmp_path / "missing.mat")
+
+
+def test_segment_of_snippet_hand_worked():
+    from vadkit.methods.mil.common import segment_of_snippet
+
+    # T=3, 4 segments: int(linspace(0, 3, 5)) = 0 0 1 2 3; segment 0 is empty and borrows
+    # snippet 0, which belongs to segment 1
+    assert segment_of_snippet(3, 4).tolist() == [1, 2, 3]
+    assert segment_of_snippet(64, 32).tolist() == np.repeat(np.arange(32), 2).tolist()
+    assert segment_of_snippet(32, 32).tolist() == list(range(32))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from vadkit.errors import VadkitError
-from vadkit.sampling import pool_segments
+from vadkit.sampling import pool_segments, segment_bounds_linspace
 
 __all__ = [
     "check_features",
@@ -142,13 +142,16 @@ def pool_batch(x: torch.Tensor, n_segments: int, method: str) -> torch.Tensor:
 def segment_of_snippet(n_snippets: int, n_segments: int) -> np.ndarray:
     """Index of the pooled segment that holds each snippet, ``(n_snippets,)`` int64.
 
-    With boundaries ``b = linspace(0, T, n_segments + 1).astype(int)`` snippet ``j`` belongs
-    to the non-empty segment ``i`` with ``b[i] <= j < b[i+1]``.
+    Segments are those of :func:`vadkit.sampling.segment_bounds_linspace` (the rule of
+    :func:`vadkit.sampling.pool_segments`); a snippet is in the last segment whose range holds
+    it, i.e. an empty segment that borrowed the snippet does not own it.
 
     >>> segment_of_snippet(2, 3).tolist()
     [1, 2]
     >>> segment_of_snippet(4, 2).tolist()
     [0, 0, 1, 1]
     """
-    bounds = np.linspace(0, n_snippets, n_segments + 1).astype(int)
-    return np.searchsorted(bounds, np.arange(n_snippets), side="right") - 1
+    owner = np.zeros(n_snippets, dtype=np.int64)
+    for i, (start, end) in enumerate(segment_bounds_linspace(n_snippets, n_segments)):
+        owner[start:end] = i  # later segments overwrite
+    return owner
