@@ -367,3 +367,26 @@ def generic(
         overwrite=overwrite,
     )
     _report(store)
+
+
+@import_.command("lad2000")
+@click.option("--root", required=True, type=PATH, help="The LAD2000 folder (train_split.txt, GT/).")
+@click.option(
+    "--modality",
+    type=click.Choice(["rgb", "flow", "combine"]),
+    default="rgb",
+    show_default=True,
+    help="I3D features to import: features_video/i3d/<modality>/<video>/feature.npy.",
+)
+@_overwrite
+@click.option("-o", "--out", required=True, type=PATH, help="Store folder to write.")
+def lad2000(root: Path, modality: str, overwrite: bool, out: Path) -> None:
+    """LAD2000 I3D features with frame labels, the 14 classes and the train/test splits.
+
+    \b
+    Example:
+      vadkit import lad2000 --root /data/LAD2000 --modality rgb -o stores/lad2000_rgb
+    """
+    from vadkit.datasets.importers.lad2000 import import_lad2000
+
+    _report(import_lad2000(root, out, modality=modality, overwrite=overwrite))

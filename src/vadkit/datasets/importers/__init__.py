@@ -9,6 +9,7 @@ video names or frame masks, never from list positions.
 ``import_per_crop``    Wu et al. ``<video>__<k>.npy`` per-crop files (XD lists, VadCLIP CSV)
 ``import_sultani_c3d`` Sultani 32-segment C3D text files (32 x 4096)
 ``import_generic``     a folder of ``.npy`` + ``id,label,class,split`` CSV
+``import_lad2000``     LAD2000 ``features_video/i3d/<modality>/<video>/feature.npy``
 =====================  ==========================================================
 """
 
@@ -22,6 +23,7 @@ from vadkit.datasets.importers.labels import (
     xd_classes,
     xd_label,
 )
+from vadkit.datasets.importers.lad2000 import import_lad2000, read_lad2000
 from vadkit.datasets.importers.percrop import import_per_crop
 from vadkit.datasets.importers.rtfm import import_rtfm_list, rtfm_video_id
 from vadkit.datasets.importers.s3r import import_s3r, read_s3r_csv
@@ -31,12 +33,14 @@ __all__ = [
     "Labeller",
     "detect_dataset",
     "import_generic",
+    "import_lad2000",
     "import_per_crop",
     "import_rtfm_list",
     "import_s3r",
     "import_sultani_c3d",
     "mask_ids",
     "read_frame_counts",
+    "read_lad2000",
     "read_s3r_csv",
     "read_sultani_txt",
     "rtfm_video_id",
