@@ -163,6 +163,11 @@ def test_video_without_label(tree, tmp_path):
         pickle.dump(classes, fh)
     with pytest.raises(VadkitError, match="'v_Crash_n_004' has no class"):
         import_lad2000(root, tmp_path / "s", splits=("test",))
+    for name in ("frame", "video"):  # labels and classes now from the .mat files
+        os.remove(root / f"GT/{name}_label_IET.pickle")
+    os.rename(root / "GT/GT_mat/Fire", root / "GT/GT_mat/unsorted")
+    with pytest.raises(VadkitError, match="'v_Fire_n_002' has no class: .*<Class> folder"):
+        import_lad2000(root, tmp_path / "s", splits=("train",))
     shutil.rmtree(root / "GT")
     with pytest.raises(VadkitError, match="frame_label_IET.pickle nor any .mat"):
         read_lad2000(root)

@@ -155,6 +155,23 @@ def test_score_is_max_over_windows_of_the_padded_video():
     np.testing.assert_allclose(m.score(x)[0], best[:7], rtol=1e-5, atol=1e-6)
 
 
+def test_crops_averaged_after_merge_and_chunks_agree(monkeypatch):
+    """Two crops score as the mean of each crop scored alone; small chunks change nothing."""
+    import vadkit.methods.aed_t.score as score_mod
+
+    m = model().eval()
+    x = torch.randn(1, 2, 9, D)
+    both = m.predict(x)
+    alone = [m.predict(x[:, c : c + 1]) for c in range(2)]
+    np.testing.assert_allclose(
+        both["frame_scores"], (alone[0]["frame_scores"] + alone[1]["frame_scores"]) / 2, atol=1e-6
+    )
+    monkeypatch.setattr(score_mod, "_CHUNK", 2)
+    small = m.predict(x)
+    np.testing.assert_allclose(small["frame_scores"], both["frame_scores"], atol=1e-6)
+    np.testing.assert_allclose(small["window_logits"], both["window_logits"], atol=1e-5)
+
+
 def test_window_starts_and_sample_window():
     assert window_starts(5, 5).tolist() == [0]
     rng = np.random.default_rng(0)
@@ -224,7 +241,7 @@ def trained():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return m, test, losses
 
 

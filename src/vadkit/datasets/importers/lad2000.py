@@ -248,7 +248,10 @@ def import_lad2000(
         if vid not in frames:
             raise VadkitError(f"{where}: video {vid!r} has no frame labels in {root / 'GT'}")
         if vid not in classes:
-            raise VadkitError(f"{where}: video {vid!r} has no class in {root / VIDEO_PICKLE}")
+            raise VadkitError(
+                f"{where}: video {vid!r} has no class: not in {root / VIDEO_PICKLE} and no "
+                "<Class> folder above its .mat file"
+            )
         lab = frames[vid]
         items.append(
             Item(

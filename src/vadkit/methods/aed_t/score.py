@@ -76,13 +76,13 @@ def predict_video(model: AedTModel, x: Tensor) -> dict[str, np.ndarray]:
     frames_out, logits_out = [], []
     try:
         for b in range(B):
-            windows = x[b][:, idx]  # (C, W, L, D)
-            flat = windows.reshape(-1, L, D)
+            # windows gathered a chunk at a time: (C, W, L, D) at once is large for long videos
             parts = [
-                model.windows_forward(flat[i : i + _CHUNK]) for i in range(0, len(flat), _CHUNK)
-            ]
-            logits = torch.cat([p[0] for p in parts]).reshape(C, len(starts), -1)
-            scores = torch.cat([p[1] for p in parts]).reshape(C, len(starts), -1)
+                model.windows_forward(x[b][:, idx[i : i + _CHUNK]].reshape(-1, L, D))
+                for i in range(0, len(idx), _CHUNK)
+            ]  # each chunk: (C * w, ...) crop-major
+            logits = torch.cat([p[0].reshape(C, -1, p[0].shape[-1]) for p in parts], 1)
+            scores = torch.cat([p[1].reshape(C, -1, p[1].shape[-1]) for p in parts], 1)
             merged = torch.stack(
                 [merge_windows(scores[c], starts, Tp * f, f, cfg.merge) for c in range(C)]
             ).mean(0)
