@@ -45,6 +45,8 @@ def test_reference_widths_for_combine_rgb_flow():
     assert tuple(m.reg_head[2].weight.shape) == (5 * 16, 512)
     rgb = AedTModel(AedTConfig(feature_dim=1024))  # rgb / flow: 64 x 4 x 4
     assert tuple(rgb.cells[0].gates.weight.shape) == (512, 64 + 128, 3, 3)
+    out = rgb(torch.randn(2, 1, 5, 1024))
+    assert out["frame_scores"].shape == (2, 80) and out["class_logits"].shape == (2, 14)
 
 
 def test_grid_rule_and_projection():

@@ -57,7 +57,6 @@ class AedTConfig:
     n_classes: int = 14  # options.py --ano_class 14 (LAD2000 class_index)
     max_seqlen: int = 5  # LAD2000T_i3d.sh --max_seqlen 5: snippets per window
     frames_per_snippet: int = 16  # model.py ano_regression_head(clip_frames=16): 16 scores/snippet
-    n_crops: int = 1  # LAD2000 features are one (T, D) array per video (no crops)
     # --- losses (train.py) ---
     cls_weight: float = 1.0  # LAD2000T_i3d.sh --Lambda 1_10: CrossEntropyLoss weight
     reg_weight: float = 10.0  # LAD2000T_i3d.sh --Lambda 1_10: SmoothL1Loss weight
@@ -86,7 +85,6 @@ class AedTConfig:
             "n_classes",
             "max_seqlen",
             "frames_per_snippet",
-            "n_crops",
             "window_stride",
             "batch_abnormal",
             "batch_normal",
