@@ -267,3 +267,14 @@ def test_make_optimizer_is_adam_from_config():
     assert isinstance(opt, torch.optim.Adam)
     assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (1e-3, 5e-3)
     assert "dictionary" not in dict(model.named_parameters())  # a buffer, not trained
+
+
+def test_prepare_builds_a_dictionary_sized_by_the_normal_videos():
+    # 10 normal videos, fraction 0.5 -> round(0.5 * 10) = 5 atoms, whatever n_atoms was
+    model = S3RModel(S3RConfig(n_atoms=3, **SMALL))
+    normal = np.random.default_rng(0).standard_normal((10, 32, 2, D)).astype(np.float32)
+    model.prepare(normal)
+    assert model.config.n_atoms == 5 and tuple(model.dictionary.shape) == (5, D)
+    assert bool(model.dictionary.any()) and model.dictionary_recipe_["n_atoms"] == 5
+    out = model(torch.from_numpy(normal[:2].transpose(0, 2, 1, 3).copy()))  # (B, C, T, D)
+    assert out["snippet_scores"].shape == (2, 32)

@@ -114,6 +114,37 @@ class S3RModel(nn.Module):
             self.dictionary.copy_(atoms)
         return self
 
+    def prepare(self, normal: np.ndarray) -> S3RModel:
+        """Build the task-aware dictionary from the pooled normal training videos (trainer hook).
+
+        Called once by the trainer before the first step with ``normal`` ``(N, S, C, D)``: the
+        normal videos of the training split (without the held-out validation videos), pooled to
+        ``S`` segments. The dictionary has ``round(dictionary_fraction * N)`` atoms, so
+        ``config.n_atoms`` is replaced by that count; the recipe is kept in
+        ``dictionary_recipe_`` and the atoms travel in the checkpoint as the ``dictionary`` buffer.
+        """
+        import dataclasses
+
+        from vadkit.methods.s3r.dictionary import build_dictionary
+
+        c = self.config
+        normal = np.asarray(normal, dtype=np.float32)
+        atoms, recipe = build_dictionary(
+            list(normal),
+            fraction=c.dictionary_fraction,
+            seed=c.dictionary_seed,
+            n_steps=c.dictionary_steps,
+            batch_size=c.dictionary_batch_size,
+            alpha=c.dictionary_alpha,
+            n_nonzero_coefs=c.dictionary_nonzero_coefs,
+            n_segments=normal.shape[1],
+        )
+        if len(atoms) != c.n_atoms:
+            self.config = dataclasses.replace(c, n_atoms=len(atoms))
+            self.dictionary = torch.zeros(len(atoms), atoms.shape[1], device=self.dictionary.device)
+        self.dictionary_recipe_ = recipe
+        return self.set_dictionary(atoms)
+
     def _snippets(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Scores and features of ``(B, C, T, D)``; see `forward`."""
         if not bool(self.dictionary.any()):
