@@ -90,9 +90,11 @@ class AutoencoderScorer:
         labels = np.array(["all"] * len(x) if classes is None else [str(c) for c in classes])
         if labels.shape != (len(x),):
             raise VadkitError(f"classes: expected {len(x)} names, got {labels.shape}")
-        self.mean_ = x.mean(0) if cfg.standardize else np.zeros(x.shape[1], np.float32)
-        std = x.std(0) if cfg.standardize else np.ones(x.shape[1], np.float32)
-        self.scale_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+        x64 = x.astype(np.float64)
+        self.mean_ = (x64.mean(0) if cfg.standardize else np.zeros(x.shape[1])).astype(np.float32)
+        std = x64.std(0) if cfg.standardize else np.ones(x.shape[1])
+        # constant dimensions stay as they are (divided by 1)
+        self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         xt = torch.from_numpy(self._standardize(x))
         vt = None if v is None else torch.from_numpy(self._standardize(v))
 

@@ -1,0 +1,1 @@
+"""vadkit.protocols: evaluation protocols that chain extraction, a method and its report."""
