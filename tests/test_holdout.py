@@ -207,3 +207,22 @@ def test_store_missing_clips_and_bad_split(protocol, tmp_path):
     (tmp_path / "s" / "all.csv").write_text(lines[0] + "\n" + lines[1].rsplit(",", 1)[0] + ",x\n")
     with pytest.raises(VadkitError, match="has split 'x'"):
         run_holdout(tmp_path / "s", tmp_path / "r", store=base / "run" / "store")
+
+
+def test_cli_config_file_and_choices_follow_the_config(protocol, tmp_path):
+    from vadkit.cli.cmd_holdout import run
+    from vadkit.methods.autoencoder import SCHEDULERS
+
+    base, _ = protocol
+    choices = next(p for p in run.params if p.name == "scheduler").type.choices
+    assert tuple(choices) == SCHEDULERS
+    cfg = tmp_path / "ae.yaml"
+    cfg.write_text("autoencoder:\n  hidden: [16, 4]\n  epochs: 5\n")
+    args = ["holdout", "run", "--splits", str(base / "splits"), "-o", str(tmp_path / "run")]
+    args += ["--store", str(base / "run" / "store"), "--config", str(cfg), "-q"]
+    assert main(args) == 0
+    assert (tmp_path / "run" / "clips.csv").read_bytes() == (
+        base / "run" / "clips.csv"
+    ).read_bytes()
+    cfg.write_text("autoencoder:\n  hiden: [16, 4]\n")
+    assert main([*args[:-3], "--config", str(cfg), "-q"]) == 2
