@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+__all__ = ["holdout"]
+
 POSITIVE = click.IntRange(min=1)
 
 EXAMPLES = """\b

@@ -192,7 +192,7 @@ class HoldoutSplits:
         return out
 
 
-def _resolve_anomalies(anomaly: Sequence[str], clips: list[ActionClip], group: bool) -> list[str]:
+def _resolve_anomalies(anomaly: Sequence[str], clips: list[ActionClip]) -> list[str]:
     classes = sorted({c.cls for c in clips})
     folders = {c.folder: c.cls for c in clips}
     lower = {name.lower(): name for name in classes} | {f.lower(): cl for f, cl in folders.items()}
@@ -264,7 +264,7 @@ def make_holdout_splits(
         raise VadkitError(f"augment split(s) {', '.join(bad)}: choose from {', '.join(SPLITS)}")
     out = Path(out)
     clips = scan_action_classes(root, group=group, frames_fps=frames_fps)
-    chosen = _resolve_anomalies(anomaly, clips, group)
+    chosen = _resolve_anomalies(anomaly, clips)
     dropped, kept = [], []
     for c in clips:
         if c.error:
