@@ -275,7 +275,7 @@ def write_figures(
             m = cls_train == c
             ax.scatter(y[m, 0], y[m, 1], s=14, label=c)
         ax.legend(fontsize=7, loc="best")
-        ax.set_title(f"t-SNE of training {name} (perplexity {perplexity:g})")
+        ax.set_title(f"t-SNE of training {name} (perplexity {perplexity:.3g})")
         files[f"tsne_{name}"] = _save_fig(fig, figs / f"tsne_{name}.png")
     return files
 
