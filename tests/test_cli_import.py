@@ -38,7 +38,7 @@ def test_rtfm_cli_summary(tmp_path, capsys):
     lst = windows_list(tmp_path, NAMES)
     make_files(tmp_path / "root", NAMES)
     counts = tmp_path / "Test_Annotation.txt"
-    counts.write_text("Abuse/Abuse028_x264.mp4 1412 Abuse 165 240 -1 -1\n")
+    counts.write_text("Abuse/Abuse028_x264.mp4 32 Abuse 5 20 -1 -1\n")
     rc = main(
         ["import", "rtfm", "--list", str(lst), "--root", str(tmp_path / "root"),
          "--frame-counts", str(counts), "--out", str(tmp_path / "s")]
@@ -47,7 +47,7 @@ def test_rtfm_cli_summary(tmp_path, capsys):
     line = one_line(capsys.readouterr().out)
     assert "3 videos" in line and "test 3 (2 anomalous, 1 normal)" in line and "T 2-2" in line
     store = FeatureStore.open(tmp_path / "s")
-    assert store.entry("Abuse028_x264").n_frames == 1412
+    assert store.entry("Abuse028_x264").n_frames == 32
     assert store.entry("Arson011_x264").n_frames is None
 
 
