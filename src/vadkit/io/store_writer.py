@@ -307,12 +307,12 @@ def _incomplete(store: Path, entry: VideoEntry) -> str | None:
     return None
 
 
-def finalize_store(path: str | Path) -> StoreWriter:
+def finalize_store(path: str | Path) -> tuple[FeatureStore, dict[str, str]]:
     """Rebuild the manifest of an interrupted or sharded run from its finished videos.
 
-    Returns the writer; ``writer.finalize()`` has run, ``writer.skipped`` names the videos
-    left out because their features are empty or truncated. What ``vadkit store finalize``
-    does.
+    What ``vadkit store finalize`` does. Returns the opened store and ``{video id: reason}``
+    of the videos left out because their features are empty, truncated or not as long as
+    their entry says.
     """
     path = Path(path)
     if not path.is_dir():
@@ -322,8 +322,8 @@ def finalize_store(path: str | Path) -> StoreWriter:
         raise VadkitError(f"{path} has no {RECIPE}: not a vadkit store or never started")
     ensure_writable_store(path)
     writer = StoreWriter(path, info)
-    writer.finalize()
-    return writer
+    store = writer.finalize()
+    return store, dict(writer.skipped)
 
 
 def _manifest_ids(manifest: Path) -> list[str]:
