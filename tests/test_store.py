@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -241,3 +242,16 @@ def test_a_version_1_manifest_is_upgraded_not_refused(tmp_path):
     assert (tmp_path / "s" / "manifest.json").read_text() == text  # read, not rewritten
     assert check_store(tmp_path / "s") == []
     assert SCHEMA_VERSION == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_store_is_one_line_before_work(tmp_path, capsys):
+    make_store(tmp_path / "s")
+    for d in (tmp_path / "s" / "features", tmp_path / "s"):
+        d.chmod(0o555)
+    try:
+        assert main(["store", "finalize", str(tmp_path / "s")]) == 2
+        assert "cannot write store" in capsys.readouterr().err
+    finally:
+        for d in (tmp_path / "s", tmp_path / "s" / "features"):
+            d.chmod(0o755)

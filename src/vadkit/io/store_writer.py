@@ -53,11 +53,13 @@ def ensure_writable_dir(path: str | Path, what: str, flag: str = "--out") -> Pat
     """Check, before any work, that ``path`` is (or can be created as) a writable directory.
 
     Nothing is created. Raises :class:`VadkitError` with one line naming ``what`` (e.g.
-    ``"store"``, ``"output folder"``) and the flag the user typed.
+    ``"store"``, ``"output folder"``) and the flag the user typed (``""`` when the path was
+    an argument, not a flag).
     """
     path = Path(path)
+    other = f"choose another {flag}" if flag else "choose another path"
     if path.exists() and not path.is_dir():
-        raise VadkitError(f"{what} {path} is a file, not a directory; choose another {flag}")
+        raise VadkitError(f"{what} {path} is a file, not a directory; {other}")
     probe = path
     while not probe.exists():
         if probe.parent == probe:
@@ -65,14 +67,13 @@ def ensure_writable_dir(path: str | Path, what: str, flag: str = "--out") -> Pat
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise VadkitError(
-            f"cannot create {what} {path}: {probe} is a file, not a directory; "
-            f"choose another {flag}"
+            f"cannot create {what} {path}: {probe} is a file, not a directory; {other}"
         )
-    _probe_write(probe, what, path, flag)
+    _probe_write(probe, what, path, other)
     return path
 
 
-def _probe_write(directory: Path, what: str, path: Path, flag: str) -> None:
+def _probe_write(directory: Path, what: str, path: Path, other: str) -> None:
     # a real write says more than os.access (ACLs, read-only mounts, root)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".vadkit-write-test.", dir=directory)
@@ -80,19 +81,18 @@ def _probe_write(directory: Path, what: str, path: Path, flag: str) -> None:
         reason = exc.strerror or type(exc).__name__
         where = "" if directory == path else f" ({directory} is where it would be created)"
         raise VadkitError(
-            f"cannot write {what} {path}{where}: {reason}; choose another {flag} "
-            "or make it writable"
+            f"cannot write {what} {path}{where}: {reason}; {other} or make it writable"
         ) from None
     os.close(fd)
     os.unlink(tmp)
 
 
-def ensure_writable_store(path: str | Path) -> Path:
+def ensure_writable_store(path: str | Path, flag: str = "--out") -> Path:
     """:func:`ensure_writable_dir` for a store and its ``features/`` folder."""
-    path = ensure_writable_dir(path, "store")
+    path = ensure_writable_dir(path, "store", flag)
     features = path / FEATURES_DIR
     if features.exists():
-        ensure_writable_dir(features, "store", flag="--out")
+        ensure_writable_dir(features, "store", flag)
     return path
 
 
@@ -320,7 +320,7 @@ def finalize_store(path: str | Path) -> tuple[FeatureStore, dict[str, str]]:
     info = read_recipe(path)
     if info is None:
         raise VadkitError(f"{path} has no {RECIPE}: not a vadkit store or never started")
-    ensure_writable_store(path)
+    ensure_writable_store(path, flag="")
     writer = StoreWriter(path, info)
     store = writer.finalize()
     return store, dict(writer.skipped)
