@@ -10,7 +10,7 @@ import pytest
 
 from vadkit.cli.main import main
 from vadkit.errors import VadkitError
-from vadkit.io.check import allowed_T, check_store
+from vadkit.io.check import allowed_T, check_store, summarize
 from vadkit.io.store import SCHEMA_VERSION, FeatureStore, StoreInfo, StoreWriter, safe_file_stem
 
 INFO = StoreInfo(
@@ -241,6 +241,7 @@ def test_a_version_1_manifest_is_upgraded_not_refused(tmp_path):
     assert store.entry("01_001").cls == "Normal" and store.load("01_001").shape == (4, 1, 2)
     assert (tmp_path / "s" / "manifest.json").read_text() == text  # read, not rewritten
     assert check_store(tmp_path / "s") == []
+    assert "dataset shanghaitech" in summarize(store)
     assert SCHEMA_VERSION == 2
 
 

@@ -132,7 +132,7 @@ def summarize(store: FeatureStore) -> str:
         f"backbone   {i.backbone} (weights sha256 {i.weights_sha256})",
         f"features   (T, {i.crops}, {i.dim}) float32, crop mode {i.crop_mode or 'unknown'}",
         f"sampling   {sampling}",
-        f"source     {i.source}, vadkit {i.vadkit_version}",
+        f"source     {i.source}, vadkit {i.vadkit_version}, dataset {i.dataset or 'unknown'}",
         f"videos     {len(store)}"
         + (f", T {min(Ts)}..{max(Ts)}, {sum(Ts)} snippets" if Ts else ""),
         "splits     " + ", ".join(f"{k} {v}" for k, v in splits.items()),
