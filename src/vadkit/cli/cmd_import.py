@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from vadkit.datasets.importers.labels import DATASETS as _KNOWN
+from vadkit.sampling import PADDINGS
 
 PATH = click.Path(path_type=Path)
 # dataset names come from the importers' registry, never typed again here
@@ -338,7 +339,7 @@ def sultani(
 )
 @click.option(
     "--padding",
-    type=click.Choice(["unknown", "repeat_last", "loop", "drop"]),
+    type=click.Choice(["unknown", *PADDINGS]),
     default="unknown",
     show_default=True,
     help="How the last partial snippet was handled (T against n_frames in `store check`).",
