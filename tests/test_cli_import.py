@@ -38,7 +38,7 @@ def test_rtfm_cli_summary(tmp_path, capsys):
     lst = windows_list(tmp_path, NAMES)
     make_files(tmp_path / "root", NAMES)
     counts = tmp_path / "Test_Annotation.txt"
-    counts.write_text("Abuse/Abuse028_x264.mp4 1412 Abuse 165 240 -1 -1\n")
+    counts.write_text("Abuse/Abuse028_x264.mp4 32 Abuse 5 20 -1 -1\n")
     rc = main(
         ["import", "rtfm", "--list", str(lst), "--root", str(tmp_path / "root"),
          "--frame-counts", str(counts), "--out", str(tmp_path / "s")]
@@ -47,7 +47,7 @@ def test_rtfm_cli_summary(tmp_path, capsys):
     line = one_line(capsys.readouterr().out)
     assert "3 videos" in line and "test 3 (2 anomalous, 1 normal)" in line and "T 2-2" in line
     store = FeatureStore.open(tmp_path / "s")
-    assert store.entry("Abuse028_x264").n_frames == 1412
+    assert store.entry("Abuse028_x264").n_frames == 32
     assert store.entry("Arson011_x264").n_frames is None
 
 
@@ -174,3 +174,87 @@ def test_generic_cli(tmp_path, capsys):
 def test_help_has_example(sub, capsys):
     assert main(["import", sub, "--help"]) == 0
     assert "vadkit import " + sub in capsys.readouterr().out
+
+
+# -- defects: flags named, errors before work, choices from the library ------------------------
+
+
+def generic_args(tmp_path: Path) -> list[str]:
+    (tmp_path / "f").mkdir(exist_ok=True)
+    np.save(tmp_path / "f" / "a.npy", np.zeros((2, 1, 4), np.float32))
+    (tmp_path / "v.csv").write_text("id,label\na,0\n")
+    return [
+        "import",
+        "generic",
+        "--features",
+        str(tmp_path / "f"),
+        "--csv",
+        str(tmp_path / "v.csv"),
+    ]
+
+
+def test_short_out_flag_and_existing_ids_need_overwrite(tmp_path, capsys):
+    args = generic_args(tmp_path)
+    assert main([*args, "-o", str(tmp_path / "s")]) == 0
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "s")]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert "already holds 1 of these videos ('a')" in err and "--overwrite" in err
+    assert main([*args, "-o", str(tmp_path / "s"), "--overwrite"]) == 0
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main([*generic_args(tmp_path), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file, not a directory; choose another --out" in one_line(capsys.readouterr().err)
+    assert main([*generic_args(tmp_path), "--out", str(tmp_path / "file" / "s")]) == 2
+    assert "cannot create store" in one_line(capsys.readouterr().err)
+
+
+def test_missing_frame_counts_file_is_named_as_such(tmp_path, capsys):
+    lst = windows_list(tmp_path, NAMES)
+    make_files(tmp_path / "root", NAMES)
+    rc = main(
+        ["import", "rtfm", "--list", str(lst), "--root", str(tmp_path / "root"),
+         "--frame-counts", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "s")]
+    )  # fmt: skip
+    assert rc == 2
+    err = one_line(capsys.readouterr().err)
+    assert "frame counts file not found" in err and "missing.txt" in err
+
+
+def test_bad_numbers_name_the_flag(tmp_path, capsys):
+    assert main([*generic_args(tmp_path), "--segments", "-3", "-o", str(tmp_path / "s")]) == 2
+    assert "--segments" in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "s").exists()
+
+
+def test_dataset_choices_come_from_the_library():
+    from vadkit.cli.cmd_import import rtfm
+    from vadkit.datasets.importers.labels import DATASETS
+
+    (choice,) = [p for p in rtfm.params if p.name == "dataset"]
+    assert list(choice.type.choices) == ["auto", *DATASETS]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--train", "-1"], "--train"),
+        (["--test", "-2"], "--test"),
+        (["--train", "0", "--test", "0"], "--train and --test are both 0"),
+        (["--frames", "8"], "--frames"),
+    ],
+)
+def test_synth_counts_are_checked_and_named(tmp_path, capsys, args, message):
+    assert main(["synth", "--out", str(tmp_path / "o"), *args]) == 2
+    assert message in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_synth_out_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["synth", "-o", str(tmp_path / "file")]) == 2
+    assert "output folder" in one_line(capsys.readouterr().err)
+    assert main(["synth", "-o", str(tmp_path / "file" / "sub")]) == 2
+    assert "is a file, not a directory" in one_line(capsys.readouterr().err)

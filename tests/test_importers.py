@@ -76,12 +76,20 @@ def test_rtfm_ucf_lists_windows_crlf(shared_data, ten_crop, tmp_path):
     train, test = lists / "ucf-i3d.list", lists / "ucf-i3d-test.list"
     assert b"\r\n" in train.read_bytes()[:200] and b"G:\\" in train.read_bytes()[:10]
     root = tmp_path / "root"
-    link_listed(train, root, ten_crop)
-    link_listed(test, root, ten_crop, lastdir=True)  # found via root/<last dir>/<basename>
-    counts = {
+    listed = [link_listed(train, root, ten_crop)]
+    listed.append(link_listed(test, root, ten_crop, lastdir=True))  # root/<last dir>/<base>
+    real = {
         **read_frame_counts(shared_data / "ucf_crime" / "Train_Annotation.txt"),
         **read_frame_counts(shared_data / "ucf_crime" / "Test_Annotation.txt"),
     }
+    # the stand-in arrays have T = 1, 2, 3: the real counts do not fit them, and the import
+    # says so before anything lands
+    with pytest.raises(VadkitError, match=r"'Abuse001_x264' .*ucf-i3d.list:1\): T=1 does not fit"):
+        import_rtfm_list([train, test], tmp_path / "s", root=root, frame_counts=real)
+    assert not (tmp_path / "s").exists()
+    # counts that fit the stand-ins: 16 frames per snippet
+    counts = {rtfm_video_id(n): 16 * (i % 3 + 1) for ns in listed for i, n in enumerate(ns)}
+    assert set(counts) == set(real)
     store = import_rtfm_list([train, test], tmp_path / "s", root=root, frame_counts=counts)
 
     assert len(store) == 1900
@@ -95,7 +103,7 @@ def test_rtfm_ucf_lists_windows_crlf(shared_data, ten_crop, tmp_path):
     assert class_counts(store, "train") == UCF_TRAIN_CLASSES
     assert class_counts(store, "test") == UCF_TEST_CLASSES
     assert store.entry("RoadAccidents123_x264").cls == "RoadAccidents"
-    assert store.entry("Arson022_x264").n_frames == 8640
+    assert store.entry("Arson022_x264").n_frames == counts["Arson022_x264"]
     assert all(e.n_frames is not None for e in store.entries)
     # symlinked, and each id carries the array its listed file points to
     assert store.file("Abuse001_x264").is_symlink()
@@ -105,7 +113,7 @@ def test_rtfm_ucf_lists_windows_crlf(shared_data, ten_crop, tmp_path):
         "i3d_r50", 2048, 10, 16, 16,
     )  # fmt: skip
     assert (info.weights_sha256, info.padding, info.source) == ("unknown", "unknown", "import:rtfm")
-    assert info.extra["dataset"] == "ucf-crime" and info.crop_mode == "ten"
+    assert info.dataset == "ucf-crime" and info.crop_mode == "ten"
     assert "train 1610 (810 anomalous, 800 normal), test 290 (140 anomalous, 150 normal)" in (
         summary_line(store)
     )
@@ -167,7 +175,7 @@ def test_rtfm_shanghaitech_labels_from_masks(shared_data, ten_crop, tmp_path):
     assert len(store.select(split="test", label=1)) == 44
     mask_ids = {p.stem for p in (masks / "test_frame_mask").glob("*.npy")}
     assert set(store.select(label=1)) == mask_ids
-    assert store.info.extra["dataset"] == "shanghaitech"
+    assert store.info.dataset == "shanghaitech"
     assert store.info.extra["t_rule"] == "ceil(n_frames/16)"
 
 
@@ -472,7 +480,7 @@ def test_read_frame_counts(shared_data):
         read_frame_counts(shared_data / "ucf_crime" / "Temporal_Anomaly_Annotation.txt")
 
 
-def test_failed_import_keeps_what_was_written(tmp_path):
+def test_failed_import_lands_nothing(tmp_path):
     feats = tmp_path / "f"
     feats.mkdir()
     np.save(feats / "ok.npy", np.zeros((3, 8), np.float32))
@@ -481,5 +489,77 @@ def test_failed_import_keeps_what_was_written(tmp_path):
     csv.write_text("id,label\nok,0\nbad,1\n")
     with pytest.raises(VadkitError, match="bad"):
         import_generic(feats, csv, tmp_path / "s")
+    assert not (tmp_path / "s").exists()  # a new store is not even created
+
+
+# -- import semantics: all or nothing, never a silent replacement ------------------------------
+
+
+def generic_files(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """``folder/<id>.npy`` per array and a ``v.csv`` listing them (label 0); returns the CSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for vid, arr in arrays.items():
+        np.save(folder / f"{vid}.npy", arr)
+    csv = folder / "v.csv"
+    csv.write_text("id,label\n" + "".join(f"{vid},0\n" for vid in arrays))
+    return csv
+
+
+def test_import_never_replaces_a_video_silently(tmp_path):
+    one = np.ones((2, 1, 4), np.float32)
+    first = generic_files(tmp_path / "a", {"x": one, "y": one})
+    import_generic(tmp_path / "a", first, tmp_path / "s")
+    again = generic_files(tmp_path / "b", {"y": 2 * one, "z": 2 * one})
+    with pytest.raises(VadkitError, match=r"already holds 1 of these videos \('y'\).*--overwrite"):
+        import_generic(tmp_path / "b", again, tmp_path / "s")
     store = FeatureStore.open(tmp_path / "s")
-    assert store.ids == ["ok"] and check_store(store.path) == []
+    assert store.ids == ["x", "y"] and float(store.load("y")[0, 0, 0]) == 1.0  # untouched
+    assert [p.name for p in (tmp_path / "s").iterdir() if p.name.startswith(".import")] == []
+    store = import_generic(tmp_path / "b", again, tmp_path / "s", overwrite=True)
+    assert store.ids == ["x", "y", "z"] and float(store.load("y")[0, 0, 0]) == 2.0
+
+
+def test_failed_import_leaves_an_existing_store_as_it_was(tmp_path):
+    one = np.ones((2, 1, 4), np.float32)
+    import_generic(tmp_path / "a", generic_files(tmp_path / "a", {"x": one}), tmp_path / "s")
+    before = sorted(p.name for p in (tmp_path / "s" / "features").iterdir())
+    bad = one.copy()
+    bad[1, 0, 2] = np.nan
+    csv = generic_files(tmp_path / "b", {"n1": one, "n2": one, "n3": bad})
+    with pytest.raises(VadkitError, match=r"video 'n3' \(.*v.csv:4\): features hold 1 NaN"):
+        import_generic(tmp_path / "b", csv, tmp_path / "s")
+    assert sorted(p.name for p in (tmp_path / "s" / "features").iterdir()) == before
+    assert FeatureStore.open(tmp_path / "s").ids == ["x"]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        ".manifest.lock", "features", "manifest.json", "store.json",
+    ]  # fmt: skip
+
+
+def test_import_catches_inf_and_T_against_frame_counts(tmp_path):
+    arr = np.zeros((3, 1, 4), np.float32)
+    arr[0, 0, 0] = np.inf
+    csv = generic_files(tmp_path / "f", {"a": arr})
+    with pytest.raises(VadkitError, match="0 NaN and 1 Inf"):
+        import_generic(tmp_path / "f", csv, tmp_path / "s")
+    csv = generic_files(tmp_path / "g", {"a": np.zeros((3, 1, 4), np.float32)})
+    csv.write_text("id,label,n_frames\na,0,100\n")  # 16-frame snippets: T 6 or 7, not 3
+    with pytest.raises(VadkitError, match=r"T=3 does not fit n_frames=100 .*T in \[6, 7\]"):
+        import_generic(tmp_path / "g", csv, tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def test_import_of_an_empty_npy_is_a_one_line_error(tmp_path):
+    csv = generic_files(tmp_path / "f", {"a": np.zeros((3, 1, 4), np.float32)})
+    (tmp_path / "f" / "b.npy").write_bytes(b"")
+    csv.write_text("id,label\na,0\nb,0\n")
+    with pytest.raises(VadkitError, match=r"b.npy: empty file"):
+        import_generic(tmp_path / "f", csv, tmp_path / "s")
+
+
+def test_import_into_a_path_under_a_file_fails_before_work(tmp_path):
+    csv = generic_files(tmp_path / "f", {"a": np.zeros((3, 1, 4), np.float32)})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(VadkitError, match=r"cannot create store .*file is a file.*--out"):
+        import_generic(tmp_path / "f", csv, tmp_path / "file" / "s")
+    with pytest.raises(VadkitError, match=r"store .*file is a file, not a directory"):
+        import_generic(tmp_path / "f", csv, tmp_path / "file")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from vadkit.cli.main import main
 from vadkit.errors import VadkitError
-from vadkit.io.check import allowed_T, check_store
+from vadkit.io.check import allowed_T, check_store, summarize
 from vadkit.io.store import SCHEMA_VERSION, FeatureStore, StoreInfo, StoreWriter, safe_file_stem
 
 INFO = StoreInfo(
@@ -163,3 +164,95 @@ def test_finalize_keeps_previous_order_for_unnamed_videos(tmp_path):
     w = StoreWriter(tmp_path / "s", INFO)
     w.add("a_new", np.zeros((1, 2, 8), np.float32))
     assert w.finalize(order=["a_new"]).ids == ["a_new", "v2", "v0", "v1"]
+
+
+# -- defects: empty files, unwritable stores, older manifests ----------------------------------
+
+
+def test_empty_npy_is_a_problem_not_an_abort(tmp_path, capsys):
+    store = make_store(tmp_path / "s")
+    store.file("v1").write_bytes(b"")  # e.g. a disk that filled up under another tool
+    assert main(["store", "check", str(tmp_path / "s")]) == 1
+    out = capsys.readouterr().out
+    assert "video 'v1'" in out and "empty file" in out
+    with pytest.raises(VadkitError, match="empty file"):
+        store.load("v1")
+
+
+def test_finalize_leaves_out_empty_and_truncated_videos(tmp_path, capsys):
+    w = StoreWriter(tmp_path / "s", INFO)
+    for vid in ("a", "b", "c"):
+        w.add(vid, np.zeros((3, 2, 8), np.float32))
+    (tmp_path / "s" / "features" / "b.npy").write_bytes(b"")
+    c = tmp_path / "s" / "features" / "c.npy"
+    c.write_bytes(c.read_bytes()[:-5])  # truncated
+    assert not w.has("b") and not w.has("c") and w.has("a")
+    assert main(["store", "finalize", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "manifest rebuilt with 1 videos" in out
+    assert "left out video 'b'" in out and "empty file" in out
+    assert "left out video 'c'" in out and "truncated" in out
+    assert FeatureStore.open(tmp_path / "s").ids == ["a"]
+
+
+def test_finalize_of_a_non_store_is_one_line(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    assert main(["store", "finalize", str(tmp_path / "d")]) == 2
+    assert "has no store.json" in capsys.readouterr().err
+
+
+def test_unwritable_store_is_one_line_before_work(tmp_path, monkeypatch):
+    from vadkit.io import store_writer
+
+    make_store(tmp_path / "s")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    # running as root, chmod cannot make a folder read-only: refuse the probe write instead
+    monkeypatch.setattr(store_writer.tempfile, "mkstemp", refuse)
+    with pytest.raises(VadkitError, match=r"cannot write store .*s: Permission denied; choose"):
+        store_writer.ensure_writable_store(tmp_path / "s")
+    with pytest.raises(VadkitError, match="Permission denied"):
+        store_writer.finalize_store(tmp_path / "s")
+
+
+def test_a_version_1_manifest_is_upgraded_not_refused(tmp_path):
+    # written by hand as vadkit 0.1 wrote it: dataset only in store.extra
+    (tmp_path / "s" / "features").mkdir(parents=True)
+    np.save(tmp_path / "s" / "features" / "01_001.npy", np.ones((4, 1, 2), np.float32))
+    manifest = {
+        "schema_version": 1,
+        "store": {
+            "backbone": "i3d_r50", "weights_sha256": "unknown", "dim": 2, "crops": 1,
+            "snippet_length": 16, "stride": 16, "padding": "unknown", "frame_step": 1,
+            "n_segments": None, "crop_mode": None, "source": "import:rtfm",
+            "vadkit_version": "0.1.0", "extra": {"dataset": "shanghaitech", "inputs": ["a.list"]},
+        },
+        "videos": [
+            {"id": "01_001", "file": "features/01_001.npy", "T": 4, "source": "x", "label": 0,
+             "class": "Normal", "split": "test", "n_frames": 64, "fps": None},
+        ],
+    }  # fmt: skip
+    text = json.dumps(manifest)
+    (tmp_path / "s" / "manifest.json").write_text(text)
+    store = FeatureStore.open(tmp_path / "s")
+    assert store.info.dataset == "shanghaitech" and store.info.extra == {"inputs": ["a.list"]}
+    assert store.entry("01_001").cls == "Normal" and store.load("01_001").shape == (4, 1, 2)
+    assert (tmp_path / "s" / "manifest.json").read_text() == text  # read, not rewritten
+    assert check_store(tmp_path / "s") == []
+    assert "dataset shanghaitech" in summarize(store)
+    assert SCHEMA_VERSION == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_store_is_one_line_before_work(tmp_path, capsys):
+    make_store(tmp_path / "s")
+    for d in (tmp_path / "s" / "features", tmp_path / "s"):
+        d.chmod(0o555)
+    try:
+        assert main(["store", "finalize", str(tmp_path / "s")]) == 2
+        assert "cannot write store" in capsys.readouterr().err
+    finally:
+        for d in (tmp_path / "s", tmp_path / "s" / "features"):
+            d.chmod(0o755)

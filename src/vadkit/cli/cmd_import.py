@@ -8,12 +8,16 @@ from typing import Any
 
 import click
 
+from vadkit.datasets.importers.labels import DATASETS as _KNOWN
+from vadkit.sampling import PADDINGS
+
 PATH = click.Path(path_type=Path)
-DATASETS = ["auto", "ucf-crime", "shanghaitech", "xd-violence"]
+# dataset names come from the importers' registry, never typed again here
+DATASETS = ["auto", *_KNOWN]
 
 
 def _out(f: Callable) -> Callable:
-    return click.option("--out", required=True, type=PATH, help="Store folder to write.")(f)
+    return click.option("--out", "-o", required=True, type=PATH, help="Store folder to write.")(f)
 
 
 def _labels(f: Callable) -> Callable:
@@ -21,7 +25,9 @@ def _labels(f: Callable) -> Callable:
         "--split", default=None, help="Split of every video [default: from the list name]."
     )(f)
     f = click.option(
+        "--masks-dir",
         "--masks",
+        "masks",
         type=PATH,
         default=None,
         help="ShanghaiTech: folder with test_frame_mask/<id>.npy (required for its labels).",
@@ -48,7 +54,10 @@ def _frame_counts(f: Callable) -> Callable:
 
 def _overwrite(f: Callable) -> Callable:
     return click.option(
-        "--overwrite", is_flag=True, help="Replace the recipe of an existing store."
+        "--overwrite",
+        is_flag=True,
+        help="Replace videos the store already holds (without it they are an error); a "
+        "store made with another recipe is replaced whole.",
     )(f)
 
 
@@ -118,7 +127,7 @@ def rtfm(
           --root /data/UCF_ten_crop_i3d --frame-counts Train_Annotation.txt \\
           --frame-counts Test_Annotation.txt --out stores/ucf-i3d
       vadkit import rtfm --list shanghai-i3d-test-10crop.list --root /data/SH_i3d \\
-          --masks shanghaitech --out stores/sh-i3d
+          --masks-dir shanghaitech --out stores/sh-i3d
     """
     from vadkit.datasets.importers import import_rtfm_list
 
@@ -174,7 +183,7 @@ def s3r(
     Example:
       vadkit import s3r --csv data/shanghaitech/shanghaitech.training.csv \\
           --csv data/shanghaitech/shanghaitech.testing.csv \\
-          --features data/shanghaitech/i3d --masks shanghaitech --out stores/sh-s3r
+          --features data/shanghaitech/i3d --masks-dir shanghaitech --out stores/sh-s3r
     """
     from vadkit.datasets.importers import import_s3r
 
@@ -200,7 +209,7 @@ def s3r(
 @click.option(
     "--crops",
     "n_crops",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Crops per video [default: as the first video].",
 )
@@ -315,20 +324,30 @@ def sultani(
 )
 @click.option("--backbone", default="unknown", show_default=True, help="Backbone name to record.")
 @click.option(
-    "--snippet-length", type=int, default=16, show_default=True, help="Frames per snippet."
+    "--snippet-length",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Frames per snippet.",
 )
 @click.option(
-    "--stride", type=int, default=16, show_default=True, help="Frames between snippet starts."
+    "--stride",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Frames between snippet starts.",
 )
 @click.option(
     "--padding",
-    type=click.Choice(["unknown", "repeat_last", "loop", "drop"]),
+    type=click.Choice(["unknown", *PADDINGS]),
     default="unknown",
     show_default=True,
     help="How the last partial snippet was handled (T against n_frames in `store check`).",
 )
 @click.option(
-    "--segments", type=int, help="Fixed segments per video (e.g. 32) instead of snippets."
+    "--segments",
+    type=click.IntRange(min=1),
+    help="Fixed segments per video (e.g. 32) instead of snippets.",
 )
 @click.option("--copy", is_flag=True, help="Copy the arrays instead of symlinking them.")
 @_overwrite

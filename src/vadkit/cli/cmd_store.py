@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from vadkit.errors import VadkitError
-
 
 @click.group(
     epilog="\b\nExamples:\n  vadkit store info stores/ped2\n  vadkit store check stores/ped2"
@@ -52,12 +50,13 @@ def check(path: Path, no_values: bool, as_json: bool) -> None:
 @store.command()
 @click.argument("path", type=click.Path(path_type=Path))
 def finalize(path: Path) -> None:
-    """Rebuild manifest.json from the finished videos of an interrupted or sharded run."""
-    from vadkit.io.store import StoreInfo, StoreWriter
+    """Rebuild manifest.json from the finished videos of an interrupted or sharded run.
 
-    recipe = path / "store.json"
-    if not recipe.is_file():
-        raise VadkitError(f"{path} has no store.json: not a vadkit store or never started")
-    info = StoreInfo.from_dict(json.loads(recipe.read_text()), str(recipe))
-    fs = StoreWriter(path, info).finalize()
-    click.echo(f"{path}: manifest rebuilt with {len(fs)} videos")
+    Videos whose features are empty or truncated are left out and named.
+    """
+    from vadkit.io.store_writer import finalize_store
+
+    store, skipped = finalize_store(path)
+    click.echo(f"{path}: manifest rebuilt with {len(store)} videos")
+    for vid, reason in skipped.items():
+        click.echo(f"left out video {vid!r}: {reason}; extract or import it again")

@@ -6,16 +6,39 @@ from pathlib import Path
 
 import click
 
+MIN_FRAMES = 32  # vadkit.datasets.synthetic.MIN_FRAMES (not imported: --help stays light)
+
 
 @click.command(
     epilog="\b\nExample:\n  vadkit synth --out data/synth && vadkit probe data/synth/videos.csv"
 )
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path))
-@click.option("--train", "n_train", default=4, show_default=True, help="Normal training videos.")
 @click.option(
-    "--test", "n_test", default=4, show_default=True, help="Test videos (half anomalous)."
+    "--out", "-o", required=True, type=click.Path(path_type=Path), help="Folder to write."
 )
-@click.option("--frames", "n_frames", default=96, show_default=True, help="Frames per video.")
+@click.option(
+    "--train",
+    "n_train",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="Normal training videos.",
+)
+@click.option(
+    "--test",
+    "n_test",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="Test videos (half anomalous).",
+)
+@click.option(
+    "--frames",
+    "n_frames",
+    type=click.IntRange(min=MIN_FRAMES),
+    default=96,
+    show_default=True,
+    help="Frames per video.",
+)
 @click.option("--seed", default=0, show_default=True)
 def synth(out: Path, n_train: int, n_test: int, n_frames: int, seed: int) -> None:
     """Write a small synthetic anomaly dataset: videos, videos.csv, annotations.csv."""

@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from vadkit.errors import VadkitError
+from vadkit.io.store_writer import ensure_writable_dir
+
+MIN_FRAMES = 32
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,22 @@ def make_synthetic_dataset(
 ) -> list[SyntheticVideo]:
     """Write ``n_train`` normal training videos and ``n_test`` test videos (half anomalous).
 
-    Returns the videos written; ``OUT/videos.csv`` lists them for ``vadkit extract``.
+    Returns the videos written; ``OUT/videos.csv`` lists them for ``vadkit extract``. Counts
+    and the output folder are checked before any video is rendered (errors name the
+    ``vadkit synth`` flags: ``--train``, ``--test``, ``--frames``, ``--out``).
     """
-    if n_frames < 32:
-        raise VadkitError(f"n_frames={n_frames}: synthetic videos need at least 32 frames")
-    out = Path(out)
+    for flag, value in (("--train", n_train), ("--test", n_test)):
+        if not isinstance(value, int) or value < 0:
+            raise VadkitError(f"{flag} {value!r}: the number of videos must be 0 or more")
+    if n_train + n_test == 0:
+        raise VadkitError(
+            "nothing to write: --train and --test are both 0; ask for 1 video or more"
+        )
+    if n_frames < MIN_FRAMES:
+        raise VadkitError(
+            f"--frames {n_frames}: synthetic videos need at least {MIN_FRAMES} frames"
+        )
+    out = ensure_writable_dir(out, "output folder")
     rng = np.random.default_rng(seed)
     videos: list[SyntheticVideo] = []
     for i in range(n_train + n_test):

@@ -9,7 +9,7 @@ import numpy as np
 
 from vadkit import sampling
 from vadkit.errors import VadkitError
-from vadkit.io.store import FEATURES_DIR, FeatureStore, StoreInfo
+from vadkit.io.store_reader import FEATURES_DIR, FeatureStore, StoreInfo, load_npy
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def check_store(path: str | Path, check_values: bool = True) -> list[StoreProble
             report(f"feature file {file} is missing")
             continue
         try:
-            arr = np.load(file, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            report(f"cannot read {file}: {exc}")
+            arr = load_npy(file, "features")
+        except VadkitError as exc:
+            report(str(exc))
             continue
         if arr.dtype != np.float32:
             report(f"dtype {arr.dtype}, expected float32")
@@ -89,7 +89,7 @@ def check_store(path: str | Path, check_values: bool = True) -> list[StoreProble
         if entry.label not in (None, 0, 1):
             report(f"label {entry.label!r} is not 0, 1 or null")
         if check_values and arr.size:
-            bad_nan, bad_inf = _count_nonfinite(arr)
+            bad_nan, bad_inf = count_nonfinite(arr)
             if bad_nan or bad_inf:
                 report(f"{bad_nan} NaN and {bad_inf} Inf values")
     features = store.path / FEATURES_DIR
@@ -99,8 +99,8 @@ def check_store(path: str | Path, check_values: bool = True) -> list[StoreProble
     return problems
 
 
-def _count_nonfinite(arr: np.ndarray, rows: int = 4096) -> tuple[int, int]:
-    """NaN and Inf counts, read in row blocks so memory stays bounded for long videos."""
+def count_nonfinite(arr: np.ndarray, rows: int = 4096) -> tuple[int, int]:
+    """NaN and Inf counts of ``(T, ...)`` ``arr``, read in row blocks (bounded memory)."""
     nan = inf = 0
     for start in range(0, arr.shape[0], rows):
         block = np.asarray(arr[start : start + rows])
@@ -132,7 +132,7 @@ def summarize(store: FeatureStore) -> str:
         f"backbone   {i.backbone} (weights sha256 {i.weights_sha256})",
         f"features   (T, {i.crops}, {i.dim}) float32, crop mode {i.crop_mode or 'unknown'}",
         f"sampling   {sampling}",
-        f"source     {i.source}, vadkit {i.vadkit_version}",
+        f"source     {i.source}, vadkit {i.vadkit_version}, dataset {i.dataset or 'unknown'}",
         f"videos     {len(store)}"
         + (f", T {min(Ts)}..{max(Ts)}, {sum(Ts)} snippets" if Ts else ""),
         "splits     " + ", ".join(f"{k} {v}" for k, v in splits.items()),
@@ -141,4 +141,4 @@ def summarize(store: FeatureStore) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["StoreProblem", "allowed_T", "check_store", "summarize", "VadkitError"]
+__all__ = ["StoreProblem", "allowed_T", "check_store", "count_nonfinite", "summarize"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from vadkit.datasets.text import read_lines as _read_lines
 from vadkit.errors import VadkitError
-from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
+from vadkit.io.store import FeatureStore, StoreImport, StoreInfo, load_npy
 
 PathArg = str | os.PathLike
 _VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".npy", ".txt")
@@ -123,10 +123,7 @@ def crop_mode_for(crops: int) -> str | None:
 
 def npy_shape(path: Path, video_id: str) -> tuple[int, ...]:
     """Shape of a ``.npy`` file from its header (memory-mapped, nothing read)."""
-    try:
-        return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
-    except (OSError, ValueError) as exc:
-        raise VadkitError(f"video {video_id!r}: cannot read {path}: {exc}") from exc
+    return tuple(load_npy(path, f"video {video_id!r}").shape)
 
 
 def read_frame_counts(path: PathArg) -> dict[str, int]:
@@ -148,11 +145,11 @@ def read_frame_counts(path: PathArg) -> dict[str, int]:
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise VadkitError(f"cannot read frame counts {path}: {exc}") from exc
+            raise VadkitError(f"cannot read frame counts file {path}: {exc}") from exc
         if not isinstance(data, dict) or not all(isinstance(v, int) for v in data.values()):
             raise VadkitError(f"{path}: expected a JSON object {{video id: n_frames}}")
         return {video_id_from_name(k): int(v) for k, v in data.items()}
-    lines = _read_lines(path, "frame-count file")
+    lines = _read_lines(path, "frame counts file")
     if lines and "," in lines[0][1]:
         return _frame_counts_csv(path)
     counts: dict[str, int] = {}
@@ -241,53 +238,33 @@ def write_store(
     copy: bool = False,
     overwrite: bool = False,
 ) -> FeatureStore:
-    """Write the planned videos (link or copy files, or save loaded arrays) and finalize.
+    """Check every planned video, then add them all to the store (or none).
 
-    The manifest lists the videos in plan order, after those the store already had.
+    An id the store already holds is an error naming it unless ``overwrite`` (then it is
+    replaced); each video is checked for shape, NaN/Inf and ``T`` against ``n_frames``
+    before anything lands (:class:`vadkit.io.store_writer.StoreImport`). The manifest lists
+    the videos in plan order, after those the store already had.
     """
     if not items:
         raise VadkitError("nothing to import: no videos found")
     check_unique(items)
-    previous = _existing_order(Path(out))
-    writer = StoreWriter(out, info, overwrite=overwrite)
-    try:
-        _write_items(writer, items, copy)
-    finally:
-        # a failure part-way keeps what was written, under a manifest (nothing is lost)
-        known = set(previous)
-        store = writer.finalize(
-            order=previous + [it.video_id for it in items if it.video_id not in known]
-        )
-    return store
-
-
-def _write_items(writer: StoreWriter, items: list[Item], copy: bool) -> None:
-    for item in items:
-        meta = dict(
-            label=item.label,
-            cls=item.cls,
-            split=item.split,
-            n_frames=item.n_frames,
-            fps=item.fps,
-            source=item.source if item.source is not None else str(item.path),
-        )
-        if item.load is not None:
-            writer.add(item.video_id, item.load(), **meta)
-        elif item.path is not None:
-            writer.add_link(item.video_id, item.path, copy=copy, **meta)
-        else:  # pragma: no cover - importers always set one
-            raise ValueError(f"item {item.video_id} has neither path nor loader")
-
-
-def _existing_order(out: Path) -> list[str]:
-    # a second import into the same store (e.g. the test list after the train list)
-    # appends after what the store already lists instead of re-sorting it
-    if not (out / "manifest.json").is_file():
-        return []
-    try:
-        return FeatureStore.open(out).ids
-    except VadkitError:
-        return []
+    with StoreImport(out, info, [it.video_id for it in items], overwrite=overwrite) as imp:
+        for item in items:
+            meta = dict(
+                label=item.label,
+                cls=item.cls,
+                split=item.split,
+                n_frames=item.n_frames,
+                fps=item.fps,
+                source=item.source if item.source is not None else str(item.path),
+            )
+            if item.load is not None:
+                imp.add(item.video_id, item.load(), where=item.where, **meta)
+            elif item.path is not None:
+                imp.add_link(item.video_id, item.path, copy=copy, where=item.where, **meta)
+            else:  # pragma: no cover - importers always set one
+                raise ValueError(f"item {item.video_id} has neither path nor loader")
+        return imp.commit([it.video_id for it in items])
 
 
 def summary_line(store: FeatureStore) -> str:

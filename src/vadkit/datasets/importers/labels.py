@@ -92,7 +92,7 @@ def mask_ids(masks_dir: str | Path) -> set[str]:
     if not ids:
         raise VadkitError(
             f"masks folder {folder} holds no ShanghaiTech frame masks (<NN_NNNN>.npy); "
-            "--masks must be test_frame_mask/ or the folder holding it"
+            "--masks-dir must be test_frame_mask/ or the folder holding it"
         )
     return ids
 
@@ -121,7 +121,7 @@ class Labeller:
         if dataset == "shanghaitech":
             if masks_dir is None:
                 raise VadkitError(
-                    "ShanghaiTech labels need --masks: the folder holding test_frame_mask/<id>.npy "
+                    "ShanghaiTech labels need --masks-dir: the folder holding test_frame_mask/<id>.npy "
                     "(a video is anomalous iff its mask exists); labels are never taken from list "
                     "positions"
                 )

@@ -231,8 +231,8 @@ def import_per_crop(
         padding="unknown",
         crop_mode=crop_mode_for(len(expected)) if expected == list(range(len(expected))) else None,
         source="import:per-crop",
+        dataset=None if dataset_name == "unknown" else dataset_name,
         extra={
-            "dataset": dataset_name,
             "inputs": [p.name for p in sources],
             "crop_indices": expected,
         },

@@ -61,7 +61,7 @@ def i3d_store_info(
     shape = npy_shape(first, video_id)
     if len(shape) != 3:
         raise VadkitError(f"video {video_id!r}: {first} has shape {shape}, expected (T, crops, D)")
-    extra: dict = {"dataset": dataset, "inputs": [p.name for p in inputs]}
+    extra: dict = {"inputs": [p.name for p in inputs]}
     if dataset == "shanghaitech":
         extra["t_rule"] = "ceil(n_frames/16)"
         extra["padding_note"] = _SH_NOTE
@@ -75,6 +75,7 @@ def i3d_store_info(
         padding="unknown",
         crop_mode=crop_mode_for(int(shape[1])),
         source=source,
+        dataset=dataset,
         extra=extra,
     )
 

@@ -166,8 +166,8 @@ def import_sultani_c3d(
         padding="segments",
         n_segments=n_segments,
         source="import:sultani",
+        dataset=labeller.dataset,
         extra={
-            "dataset": labeller.dataset,
             "segment_rule": "sultani",
             "segment_norm": "l2",
             "segment_rule_detail": _SEGMENT_RULE,
