@@ -7,11 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
-from train_helpers import TINY, install_standins, make_stores, one_thread, register_tiny
+from train_helpers import (
+    TINY,
+    TinyConfig,
+    TinyModel,
+    install_standins,
+    make_stores,
+    one_thread,
+    register_tiny,
+)
 
 from vadkit.errors import VadkitError
-from vadkit.methods.registry import get_method, unregister_method
+from vadkit.methods.registry import get_method, register_method, unregister_method
 from vadkit.train import load_checkpoint, model_from_checkpoint, read_config, train_run
 from vadkit.train.config import load_yaml
 from vadkit.train.rundir import FILES
@@ -203,3 +212,37 @@ def test_test_videos_in_training_store_are_refused(stores, tiny, tmp_path):
     cfg["data"]["annotations"] = None
     with pytest.raises(VadkitError, match="both training and test videos"):
         train_run(cfg, tiny, tmp_path / "x", echo=quiet)
+
+
+class TinyHooks(TinyModel):
+    """The optional hooks: ``prepare`` sees the normal training videos, a per-epoch scheduler."""
+
+    prepared: tuple | None = None
+
+    def prepare(self, normal: np.ndarray) -> None:
+        TinyHooks.prepared = normal.shape
+
+    def make_scheduler(self, optimizer):
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+
+def test_epoch_schedule_scheduler_and_prepare(stores, tmp_path, monkeypatch):
+    install_standins(monkeypatch)
+    register_method("tiny_hooks", __name__, TinyConfig, TinyHooks, replace=True)
+    try:
+        cfg = config(stores, epochs=2, log_every=1, val_every=None)
+        cfg["model"] = {"batch_per_class": 2}
+        cfg["method"] = "tiny_hooks"
+        metrics = train_run(cfg, get_method("tiny_hooks"), tmp_path / "h", echo=quiet)
+    finally:
+        unregister_method("tiny_hooks")
+    # 12 normal training videos, 2 held out: 10 // 2 = 5 steps an epoch, 2 epochs
+    assert metrics["total_steps"] == 10 and TinyHooks.prepared == (10, 32, 2, 16)
+    log = [json.loads(x) for x in (tmp_path / "h" / "log.jsonl").read_text().splitlines()]
+    lrs = {r["step"]: r["lr"] for r in log if "lr" in r}
+    epochs = {r["step"]: r["epoch"] for r in log if "epoch" in r}
+    assert [lrs[s] for s in (1, 5, 6, 10)] == [0.01, 0.01, 0.005, 0.005]
+    assert epochs[5] == 1 and epochs[6] == 2
+    assert [r["step"] for r in log if "best" in r] == [5, 10]  # validated once per epoch
+    cfg = read_config(tmp_path / "h")
+    assert cfg["train"]["epochs"] == 2 and cfg["train"]["iterations"] is None

@@ -4,7 +4,9 @@ A model follows the method contract (``docs/training.md``): ``forward(x (B, C, T
 -> dict with ``snippet_scores (B, T)`` and ``video_scores (B,)``, ``loss(outputs, labels)``
 -> ``(total, parts)``, ``score(x)`` and ``make_optimizer()``. Optionally
 ``prepare(normal_features (N, S, C, D))`` is called once before the first step with the
-pooled normal videos of the training side (e.g. S3R's dictionary of normal prototypes).
+pooled normal videos of the training side (e.g. S3R's dictionary of normal prototypes), and
+``make_scheduler(optimizer)`` gives an LR scheduler stepped once per epoch (epoch schedules)
+or once per step (iteration schedules).
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ def fit(
         model.prepare(np.asarray(features[np.sort(normal)]))
     model.to(device)
     optimizer = model.make_optimizer()
+    # optional: stepped once per epoch (epoch schedules) or once per step (iteration schedules)
+    scheduler = model.make_scheduler(optimizer) if hasattr(model, "make_scheduler") else None
     best_metric, best_step, best_state = -math.inf, 0, None
     bad, stopped, history = 0, False, []
     t0 = time.perf_counter()
@@ -124,10 +128,15 @@ def fit(
             raise VadkitError(f"step {step}: the loss is {loss.item()} (diverged; lower the lr?)")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        lr = float(optimizer.param_groups[0]["lr"])  # the lr this step used
         optimizer.step()
+        if scheduler is not None and (
+            not schedule.steps_per_epoch or step % schedule.steps_per_epoch == 0
+        ):
+            scheduler.step()
         if step % log_every == 0 or step == 1:
             rec = {"step": step, "loss": float(loss.detach()), **_floats(parts)}
-            rec["lr"] = float(optimizer.param_groups[0]["lr"])
+            rec["lr"] = lr
             if schedule.steps_per_epoch:
                 rec["epoch"] = (step - 1) // schedule.steps_per_epoch + 1
             rec["time"] = round(time.perf_counter() - t0, 3)
