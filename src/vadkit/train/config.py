@@ -54,7 +54,8 @@ class TrainConfig:
     iterations: int | None = None  # optimisation steps (one batch each)
     epochs: int | None = None  # or epochs: len(normal training videos) // n steps each
     n_segments: int | None = None  # pooled segments per training video (RTFM: 32)
-    pool_rule: str = "rtfm"  # vadkit.io.pooled rule: rtfm | sultani | none
+    pool_rule: str | None = None  # rtfm | sultani | none; None: none for stores already at
+    # n_segments (published 32-segment features), else rtfm
     seed: int | None = None  # None: the method config's seed, else 0
     selection: str = "validation"  # validation | oracle (test set!) | last
     val_fraction: float = 0.2  # share of the training videos held out, per label
@@ -89,7 +90,7 @@ class TrainConfig:
             )
         if self.val_score not in ("max", "video"):
             raise VadkitError(f"train.val_score={self.val_score!r}: choose max or video")
-        if self.pool_rule not in ("rtfm", "sultani", "none"):
+        if self.pool_rule not in (None, "rtfm", "sultani", "none"):
             raise VadkitError(f"train.pool_rule={self.pool_rule!r}: choose rtfm, sultani or none")
         if not isinstance(self.log_every, int) or self.log_every < 1:
             raise VadkitError(f"train.log_every must be an integer >= 1, got {self.log_every!r}")

@@ -120,9 +120,9 @@ def train_run(
     else:
         train_ids, val_ids, split_info = list(train_view.ids), [], {"fraction": 0.0}
     n_seg_default = getattr(mcfg, "n_segments", None) or 32
-    pooled = tdata.pool(
-        train_view, tcfg.n_segments or n_seg_default, tcfg.pool_rule, data.cache_dir
-    )
+    n_seg = tcfg.n_segments or n_seg_default
+    rule = tcfg.pool_rule or ("none" if train_store.info.n_segments == n_seg else "rtfm")
+    pooled = tdata.pool(train_view, n_seg, rule, data.cache_dir)
     row = {vid: i for i, vid in enumerate(pooled.ids)}
     labels = np.asarray(pooled.labels, dtype=np.int64)
     train_rows = np.array([row[v] for v in train_ids], dtype=np.int64)
@@ -151,6 +151,7 @@ def train_run(
     oracle = tcfg.selection == "oracle"
     resolved_train = dataclasses.replace(
         tcfg,
+        pool_rule=rule,
         seed=seed,
         batch_per_class=sched.batch_per_class,
         n_segments=sched.n_segments,
