@@ -4,7 +4,8 @@ A model follows the method contract (``docs/training.md``): ``forward(x (B, C, T
 -> dict with ``snippet_scores (B, T)`` and ``video_scores (B,)``, ``loss(outputs, labels)``
 -> ``(total, parts)``, ``score(x)`` and ``make_optimizer()``. Optionally
 ``prepare(normal_features (N, S, C, D))`` is called once before the first step with the
-pooled normal videos of the training side (e.g. S3R's dictionary of normal prototypes), and
+pooled normal videos of the training side (e.g. S3R's dictionary of normal prototypes; it may
+replace ``model.config``, which the run then records), and
 ``make_scheduler(optimizer)`` gives an LR scheduler stepped once per epoch (epoch schedules)
 or once per step (iteration schedules).
 """

@@ -237,6 +237,10 @@ def train_run(
             device=tcfg.device,
             log=log,
         )
+        # prepare() may have changed the model's config (e.g. S3R's number of atoms)
+        mcfg = getattr(model, "config", mcfg)
+        resolved["model"] = to_plain(mcfg)
+        writer.write_config(resolved)
         scores = score_videos(model, test_view, test_ids, tcfg.device)
         writer.write_scores(scores)
         test_labels = dict(zip(test_view.ids, np.asarray(test_view.labels).tolist(), strict=True))
