@@ -10,6 +10,7 @@ from train_helpers import TINY, install_standins, make_stores, one_thread, regis
 from vadkit.cli.main import main
 from vadkit.methods.registry import unregister_method
 from vadkit.train import evaluate_run, read_config, read_metrics
+from vadkit.train.rundir import format_run_results
 
 single_thread = pytest.fixture(scope="module", autouse=True)(one_thread)
 
@@ -83,6 +84,9 @@ def test_evaluate_run_of_an_oracle_run_says_oracle(setup, tmp_path, capsys):
     assert "ORACLE" in capsys.readouterr().out
     res = evaluate_run(out)
     assert res["selection"] == "oracle" and "oracle" in res["oracle"]
+    table = format_run_results(res)
+    assert table.splitlines()[0].startswith(f"run {out} ({TINY}, selection: ORACLE")
+    assert "frame_auc" in table
 
 
 def _one_line_error(argv, capsys) -> str:

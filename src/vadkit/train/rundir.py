@@ -36,6 +36,7 @@ __all__ = [
     "RunWriter",
     "check_store_matches",
     "evaluate_run",
+    "format_run_results",
     "load_checkpoint",
     "read_config",
     "read_metrics",
@@ -237,3 +238,14 @@ def evaluate_run(
         )
     )
     return out
+
+
+def format_run_results(results: Mapping[str, Any]) -> str:
+    """:func:`evaluate_run` results as the ``vadkit evaluate`` table, headed by the run and
+    its selection (oracle runs say ORACLE on the first line)."""
+    from vadkit.evaluate.run import format_table
+
+    sel = results.get("selection", "validation")
+    tag = "ORACLE selection: checkpoint chosen on the test set" if sel == "oracle" else sel
+    head = f"run {results.get('run')} ({results.get('method')}, selection: {tag})"
+    return head + "\n" + format_table(results)
