@@ -90,7 +90,8 @@ def test_config_yaml_round_trips(run_once, stores, tiny, tmp_path):
     cfg = read_config(out)
     assert cfg["model"]["batch_per_class"] == 8 and cfg["train"]["batch_per_class"] == 8
     assert cfg["train"]["iterations"] == 60 and cfg["run"]["store"]["dim"] == 16
-    assert cfg["data"]["fingerprints"]["train_pooled"]
+    fps = cfg["data"]["fingerprints"]
+    assert fps["train_pooled"] and fps["train_manifest"] != fps["test_manifest"]
     # the written config is a valid config and gives the same run
     again = train_run(load_yaml(out / "config.yaml"), tiny, tmp_path / "again", echo=quiet)
     written = read_config(tmp_path / "again")
@@ -157,6 +158,7 @@ def test_oracle_selection_marks_every_output(stores, tiny, tmp_path, capsys):
     assert "ORACLE" in console and console.count("ORACLE") >= 3
     assert metrics["selection"] == "oracle" and "oracle" in metrics["warning"]
     assert "oracle_test_frame_auc" in metrics
+    assert metrics["n_val"] == 0 and metrics["n_train"] == 24  # no hold-out without validation
     saved = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert saved["selection"] == "oracle"
     cfg = yaml.safe_load((tmp_path / "o" / "config.yaml").read_text())

@@ -19,6 +19,7 @@ __all__ = [
     "BalancedSampler",
     "check_classes",
     "gather",
+    "manifest_fingerprint",
     "open_store",
     "open_view",
     "pool",
@@ -37,6 +38,13 @@ def open_store(path: str | Path, role: str) -> Any:
             f"--{role} {path}: {what}; give a feature store made by vadkit extract or import"
         )
     return FeatureStore.open(path)
+
+
+def manifest_fingerprint(store: Any) -> str:
+    """sha256 (16 hex digits) of a store's ``manifest.json``: which videos, labels and recipe."""
+    import hashlib
+
+    return hashlib.sha256((Path(store.path) / "manifest.json").read_bytes()).hexdigest()[:16]
 
 
 def open_view(store: Any, split: str | None = None) -> Any:

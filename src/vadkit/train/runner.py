@@ -115,8 +115,10 @@ def train_run(
     if tcfg.selection == "oracle" and gt is None:
         raise VadkitError("--selection oracle selects on test frame AUC: give --annotations")
 
-    if tcfg.val_fraction > 0:
-        train_ids, val_ids, split_info = tdata.split_train_val(train_view, tcfg.val_fraction, seed)
+    # only validation selection holds videos out; oracle and last train on every video
+    hold_out = tcfg.val_fraction if tcfg.selection == "validation" else 0.0
+    if hold_out > 0:
+        train_ids, val_ids, split_info = tdata.split_train_val(train_view, hold_out, seed)
     else:
         train_ids, val_ids, split_info = list(train_view.ids), [], {"fraction": 0.0}
     n_seg_default = getattr(mcfg, "n_segments", None) or 32
@@ -159,7 +161,11 @@ def train_run(
         iterations=None if sched.steps_per_epoch else sched.total_steps,
         epochs=sched.total_steps // sched.steps_per_epoch if sched.steps_per_epoch else None,
     )
-    fingerprints = {"train_pooled": str(pooled.fingerprint)}
+    fingerprints = {
+        "train_pooled": str(pooled.fingerprint),
+        "train_manifest": tdata.manifest_fingerprint(train_store),
+        "test_manifest": tdata.manifest_fingerprint(test_store),
+    }
     resolved = {
         "method": method.name,
         "dataset": dataset,
@@ -175,7 +181,7 @@ def train_run(
                 **{
                     k: to_plain(v) for k, v in split_info.items() if not isinstance(v, list | tuple)
                 },
-                "fraction": tcfg.val_fraction,
+                "fraction": hold_out,
                 "seed": seed,
                 "n_train": len(train_ids),
                 "n_val": len(val_ids),
