@@ -89,6 +89,12 @@ def test_evaluate_run_of_an_oracle_run_says_oracle(setup, tmp_path, capsys):
     assert "frame_auc" in table
 
 
+def test_help_lists_the_methods(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Methods: mil, rtfm, s3r, anm, tacnet" in out and "--selection" in out
+
+
 def _one_line_error(argv, capsys) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -121,4 +127,6 @@ def test_user_errors(setup, tmp_path, capsys, stores):
         [*args, "-o", str(tmp_path / "r"), "--set", "model.batch_per_class=9"], capsys
     )
     assert "normal videos, at least 9 needed" in err
+    err = _one_line_error([*args, "-o", str(tmp_path / "r"), "--device", "cuda:3"], capsys)
+    assert "--device cuda:3" in err
     assert not (tmp_path / "r").exists()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from vadkit.methods.registry import list_methods
+
 EXAMPLES = """\b
 Examples:
   vadkit train --config configs/rtfm/ucf_crime.yaml --train stores/ucf-train --test stores/ucf-test \\
@@ -13,6 +15,10 @@ Examples:
   vadkit train --config configs/mil/ucf_crime.yaml --train stores/ucf-train --test stores/ucf-test \\
       -o runs/mil --set model.lr=0.005 --set train.iterations=2000 --seed 3
   vadkit train --config runs/rtfm-ucf/config.yaml -o runs/rtfm-ucf-again   # re-run a run
+
+\b
+Methods: {methods} (configs/<method>/<dataset>.yaml).
+Guide: docs/training.md (config sections, selection, the run directory).
 """
 
 #: CLI flag -> (section, key) of the run config; a flag given replaces the config's value
@@ -31,6 +37,8 @@ FLAGS = {
     "val_fraction": ("train", "val_fraction"),
     "device": ("train", "device"),
 }
+
+EXAMPLES = EXAMPLES.format(methods=", ".join(list_methods("weak")))
 
 ALIASES = {"ucf_crime": "ucf-crime", "xd_violence": "xd-violence", "ucsd_ped2": "ped2"}
 
@@ -97,7 +105,7 @@ def train(
     """Train a weakly-supervised method; writes config.yaml, checkpoint.pt, scores.npz,
     metrics.json and log.jsonl into the run directory."""
     from vadkit.errors import VadkitError
-    from vadkit.methods.registry import get_method, list_methods
+    from vadkit.methods.registry import get_method
     from vadkit.train.config import apply_overrides, load_yaml
     from vadkit.train.runner import train_run
 
