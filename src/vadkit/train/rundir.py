@@ -203,6 +203,7 @@ def evaluate_run(
     test_store: str | None = None,
     convention: str | None = None,
     bootstrap: int = 0,
+    threshold: float = 0.5,
     **data_overrides: Any,
 ) -> dict[str, Any]:
     """Frame metrics of a run's ``scores.npz`` against the ground truth its config names.
@@ -232,10 +233,10 @@ def evaluate_run(
     if selection == "oracle":
         out["oracle"] = "checkpoint selected on the test set (oracle); numbers are optimistic"
     out["convention"] = dc.convention
+    scores = read_scores(run_dir)
+    conv = dc.convention
     out.update(
-        frame_metrics(
-            read_scores(run_dir), gt, store, convention=dc.convention, bootstrap=bootstrap
-        )
+        frame_metrics(scores, gt, store, convention=conv, bootstrap=bootstrap, threshold=threshold)
     )
     return out
 

@@ -76,6 +76,7 @@ def frame_metrics(
     *,
     convention: str = "x16",
     bootstrap: int = 0,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
     """Frame-level metrics of per-video snippet scores (the one call into ``evaluate``).
 
@@ -98,4 +99,4 @@ def frame_metrics(
     from vadkit.evaluate.run import compute_metrics, frame_data
 
     data = frame_data(scores, gt, store=store, convention=convention, allow_subset=True)
-    return compute_metrics(data, bootstrap=bootstrap)
+    return compute_metrics(data, bootstrap=bootstrap, threshold=threshold)
