@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Import published feature layouts into a FeatureStore.",
     ),
     "store": ("vadkit.cli.cmd_store:store", "Inspect, check and finalize feature stores."),
+    "train": ("vadkit.cli.cmd_train:train", "Train a weakly-supervised method -> run directory."),
     "evaluate": (
         "vadkit.cli.cmd_evaluate:evaluate",
         "Score files + annotations -> metrics table and JSON.",

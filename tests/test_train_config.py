@@ -1,0 +1,114 @@
+"""Run configs: the shipped YAML files, overrides and one-line key errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from vadkit.errors import VadkitError
+from vadkit.methods.registry import get_method, list_methods
+from vadkit.train.config import (
+    DataConfig,
+    TrainConfig,
+    apply_overrides,
+    dataclass_from_dict,
+    load_yaml,
+)
+from vadkit.train.runner import build_method_config
+from vadkit.train.schedule import resolve_schedule
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SHIPPED = sorted(CONFIGS.glob("*/*.yaml"))
+DATASETS = {"ucf_crime": "ucf-crime", "shanghaitech": "shanghaitech", "xd_violence": "xd-violence"}
+
+
+def test_every_weak_method_ships_a_config_per_dataset():
+    expected = {CONFIGS / m / f"{d}.yaml" for m in list_methods("weak") for d in DATASETS}
+    assert expected <= set(SHIPPED), sorted(str(p) for p in expected - set(SHIPPED))
+    assert len(SHIPPED) >= 15
+
+
+def _same_type(value, default) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    if isinstance(default, tuple | list):
+        return isinstance(value, list | tuple)
+    if default is None:
+        return True
+    return isinstance(value, type(default))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_config_keys_exist_in_the_method_config(path: Path):
+    cfg = load_yaml(path)
+    assert cfg["method"] == path.parent.name
+    assert cfg["dataset"] == DATASETS[path.stem]
+    train = dataclass_from_dict(TrainConfig, cfg["train"], str(path))
+    dataclass_from_dict(DataConfig, cfg["data"], str(path))
+    try:
+        method = get_method(cfg["method"])
+    except VadkitError as exc:
+        pytest.skip(f"method {cfg['method']!r} is not importable in this tree: {exc}")
+    fields = {f.name: f for f in dataclasses.fields(method.config_cls)}
+    unknown = sorted(set(cfg["model"]) - set(fields))
+    assert not unknown, f"{path}: keys not in {method.config_cls.__name__}: {unknown}"
+    defaults = method.config_cls()
+    for key, value in cfg["model"].items():
+        default = getattr(defaults, key)
+        assert _same_type(value, default), f"{path}: model.{key}={value!r} vs {default!r}"
+    built = build_method_config(method, cfg["model"], str(path))
+    for key, value in cfg["model"].items():
+        got = getattr(built, key)
+        assert (list(got) if isinstance(got, tuple) else got) == value, key
+    sched = resolve_schedule(train, built, n_normal=640)
+    assert sched.batch_per_class >= 1 and sched.total_steps >= 1
+
+
+def test_overrides_apply_and_typos_are_one_line_errors(tmp_path):
+    cfg = {"method": "rtfm", "model": {"lr": 0.001}, "train": {}, "data": {}}
+    out = apply_overrides(cfg, ["model.lr=5e-4", "train.seed=3", "data.train=/x", "dataset=csv"])
+    assert out["model"]["lr"] == 0.0005 and out["train"]["seed"] == 3
+    assert out["data"]["train"] == "/x" and out["dataset"] == "csv"
+    assert cfg["model"]["lr"] == 0.001  # the input is not changed
+    for bad, match in [
+        ("model.lr", "expected section.key=value"),
+        ("modle.lr=1", "unknown key 'modle'; valid keys: model, train, data"),
+        ("a.b.c=1", "one dot"),
+        ("methd=x", "unknown key 'methd'"),
+    ]:
+        with pytest.raises(VadkitError, match=match) as exc:
+            apply_overrides(cfg, [bad])
+        assert "\n" not in str(exc.value)
+
+
+def test_unknown_keys_in_files_name_the_key_and_the_valid_ones(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("method: rtfm\ntrian: {}\n")
+    with pytest.raises(VadkitError, match="unknown key 'trian'; valid keys: method, dataset"):
+        load_yaml(p)
+    with pytest.raises(VadkitError, match="train: unknown key 'iters'; valid keys: batch_per"):
+        dataclass_from_dict(TrainConfig, {"iters": 3}, "c.yaml train")
+    p.write_text("method: [unclosed\n")
+    with pytest.raises(VadkitError, match="cannot read config") as exc:
+        load_yaml(p)
+    assert "\n" not in str(exc.value)
+    with pytest.raises(VadkitError, match="config file not found"):
+        load_yaml(tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"iterations": 5, "epochs": 2}, "iterations or epochs, not both"),
+        ({"selection": "test"}, "choose one of validation, oracle, last"),
+        ({"val_fraction": 0.0}, "needs train.val_fraction > 0"),
+        ({"batch_per_class": 0}, "batch_per_class must be an integer >= 1"),
+    ],
+)
+def test_bad_train_values(values, match):
+    with pytest.raises(VadkitError, match=match):
+        dataclass_from_dict(TrainConfig, values, "train")

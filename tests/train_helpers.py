@@ -1,0 +1,265 @@
+"""Test helpers for the trainer: a tiny contract-following method, generated stores, and
+stand-ins for ``vadkit.io.views`` / ``vadkit.io.pooled`` while those are not in the tree.
+
+The stand-ins implement GROUNDWORK_API.md's interfaces from its text (independently of the
+trainer); the real modules are used when importable.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vadkit.errors import VadkitError
+
+# ---------------------------------------------------------------- the tiny method
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    """A 2-layer MLP snippet scorer with a top-k BCE loss (every field used)."""
+
+    feature_dim: int = 16
+    hidden: int = 32
+    topk: int = 3
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    batch_per_class: int = 8
+    iterations: int = 60
+    n_segments: int = 32
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TinyConfig:
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(valid))
+        if unknown:
+            raise VadkitError(f"TinyConfig: unknown key(s) {unknown}; valid keys: {valid}")
+        return cls(**d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TinyModel(nn.Module):
+    """Crops are folded into the batch and their scores averaged."""
+
+    def __init__(self, config: TinyConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.net = nn.Sequential(
+            nn.Linear(config.feature_dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if x.ndim != 4 or x.shape[-1] != self.config.feature_dim:
+            raise VadkitError(
+                f"TinyModel: expected (B, C, T, {self.config.feature_dim}), got {tuple(x.shape)}"
+            )
+        s = torch.sigmoid(self.net(x).squeeze(-1)).mean(dim=1)  # (B, T)
+        k = min(self.config.topk, s.shape[1])
+        return {"snippet_scores": s, "video_scores": s.topk(k, dim=1).values.mean(dim=1)}
+
+    def loss(self, outputs: dict[str, torch.Tensor], labels: torch.Tensor):
+        n = len(labels) // 2
+        want = torch.cat([torch.zeros(n), torch.ones(n)]).to(labels)
+        if len(labels) % 2 or not torch.equal(labels, want):
+            raise VadkitError("TinyModel.loss: a batch is n normal then n abnormal videos")
+        bce = nn.functional.binary_cross_entropy(outputs["video_scores"], labels.float())
+        return bce, {"bce": float(bce.detach())}
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor) -> np.ndarray:
+        self.eval()
+        return self.forward(torch.as_tensor(x, dtype=torch.float32))["snippet_scores"].numpy()
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+
+
+TINY = "tiny_test_method"
+
+
+def one_thread():
+    """Fixture body: torch on one thread (a loaded 2-core machine is 80x slower on two)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def register_tiny() -> None:
+    from vadkit.methods.registry import register_method
+
+    register_method(TINY, __name__, TinyConfig, TinyModel, summary="test only", replace=True)
+
+
+# ---------------------------------------------------------------- generated stores
+
+D, C = 16, 2
+
+
+def _video(rng: np.random.Generator, T: int, burst: tuple[int, int] | None) -> np.ndarray:
+    x = rng.normal(0.0, 1.0, (T, C, D)).astype(np.float32)
+    if burst:
+        x[burst[0] : burst[1], :, : D // 2] += 2.0
+    return x
+
+
+def make_stores(
+    root: Path, n_train: int = 24, n_test: int = 12, seed: int = 0, backbone: str = "gen"
+) -> dict[str, Path]:
+    """Train and test FeatureStores (half abnormal, each with a burst) and a test CSV.
+
+    The CSV (``video,start,end,n_frames``) marks the burst frames of each abnormal test
+    video in the x16 convention (snippet i = frames 16 i .. 16 i + 15).
+    """
+    from vadkit.io.store import StoreInfo, StoreWriter
+
+    rng = np.random.default_rng(seed)
+    info = StoreInfo(backbone=backbone, weights_sha256="x", dim=D, crops=C, padding="drop")
+    rows = [("video", "start", "end", "n_frames")]
+    paths = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        w = StoreWriter(root / split, info)
+        for i in range(n):
+            label = i % 2
+            T = int(rng.integers(40, 90))
+            burst = None
+            if label:
+                a = int(rng.integers(0, T - 12))
+                burst = (a, a + int(rng.integers(6, 12)))
+            vid = f"{split}_{i:03d}"
+            w.add(vid, _video(rng, T, burst), label=label, split=split, n_frames=16 * T)
+            if split == "test":
+                if burst:
+                    rows.append((vid, 16 * burst[0], 16 * burst[1], 16 * T))
+                else:
+                    rows.append((vid, "", "", 16 * T))
+        w.finalize()
+        paths[split] = root / split
+    with open(root / "test_gt.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    paths["gt"] = root / "test_gt.csv"
+    return paths
+
+
+# ---------------------------------------------------------------- io stand-ins
+
+
+class StandInView:
+    """GROUNDWORK_API.md StoreView: ``.store``, ``.entries``, ``.ids``, ``len``, ``.load``, ``.labels``."""
+
+    def __init__(self, store: Any, ids: list[str]) -> None:
+        self.store = store
+        self.entries = [store.entry(v) for v in ids]
+
+    @property
+    def ids(self) -> list[str]:
+        return [e.id for e in self.entries]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.ids)
+
+    def load(self, vid: str) -> np.ndarray:
+        return self.store.load(vid)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([-1 if e.label is None else e.label for e in self.entries], dtype=np.int64)
+
+
+def standin_select(store: Any, *, split=None, label=None, classes=None, ids=None) -> StandInView:
+    keep = [
+        e.id
+        for e in store.entries
+        if (split is None or e.split == split) and (label is None or e.label == label)
+    ]
+    return StandInView(store, keep)
+
+
+def standin_train_val_split(
+    view: Any, fraction: float = 0.2, seed: int = 0, stratify: str = "label"
+):
+    """Per label: shuffle with ``default_rng(seed)``, hold out ``max(1, round(fraction n))``."""
+    rng = np.random.default_rng(seed)
+    labels = view.labels
+    ids = np.array(view.ids)
+    val: set[str] = set()
+    for value in np.unique(labels):
+        members = ids[labels == value]
+        k = max(1, int(round(fraction * len(members))))
+        val.update(rng.permutation(members)[:k].tolist())
+    tr = [v for v in view.ids if v not in val]
+    va = [v for v in view.ids if v in val]
+    info = {"fraction": fraction, "seed": seed, "train_ids": tr, "val_ids": va}
+    return StandInView(view.store, tr), StandInView(view.store, va), info
+
+
+@dataclass(frozen=True)
+class StandInPooled:
+    features: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+    ids: list[str]
+    n_segments: int
+    rule: str
+    fingerprint: str
+    path: Path
+
+
+def standin_pooled(
+    view: Any, n_segments: int = 32, rule: str = "rtfm", cache_dir=None
+) -> StandInPooled:
+    """RTFM's process_feat: boundaries linspace(0, T, n+1).astype(int), segment = mean."""
+    feats, lengths = [], []
+    for vid in view.ids:
+        x = np.asarray(view.load(vid), dtype=np.float32)
+        b = np.linspace(0, len(x), n_segments + 1).astype(int)
+        seg = [
+            x[b[i] : b[i + 1]].mean(0) if b[i + 1] > b[i] else x[b[i]] for i in range(n_segments)
+        ]
+        feats.append(np.stack(seg))
+        lengths.append(len(x))
+    arr = np.stack(feats).astype(np.float32)
+    fp = hashlib.sha1(arr.tobytes()).hexdigest()[:16]
+    return StandInPooled(
+        arr, np.array(lengths), view.labels, list(view.ids), n_segments, rule, fp, Path(".")
+    )
+
+
+def install_standins(monkeypatch: Any) -> None:
+    """Point the trainer's three io entry points at the real modules, or the stand-ins."""
+    import vadkit.train.data as data
+
+    try:
+        from vadkit.io import pooled as _pooled  # noqa: F401
+        from vadkit.io import views as _views  # noqa: F401
+
+        return
+    except ImportError:
+        pass
+    monkeypatch.setattr(
+        data, "open_view", lambda store, split=None: standin_select(store, split=split)
+    )
+
+    def split(view, fraction, seed):
+        tr, va, info = standin_train_val_split(view, fraction=fraction, seed=seed)
+        return tr.ids, va.ids, info
+
+    monkeypatch.setattr(data, "split_train_val", split)
+    monkeypatch.setattr(
+        data, "pool", lambda view, n, rule, cache_dir=None: standin_pooled(view, n, rule)
+    )
