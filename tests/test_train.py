@@ -13,7 +13,6 @@ from train_helpers import (
     TINY,
     TinyConfig,
     TinyModel,
-    install_standins,
     make_stores,
     one_thread,
     register_tiny,
@@ -37,7 +36,6 @@ def stores(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture()
 def tiny(monkeypatch):
     register_tiny()
-    install_standins(monkeypatch)
     yield get_method(TINY)
     unregister_method(TINY)
 
@@ -65,7 +63,6 @@ def run_once(stores, tmp_path_factory):
     """One validation-selected run shared by the read-only tests."""
     mp = pytest.MonkeyPatch()
     register_tiny()
-    install_standins(mp)
     out = tmp_path_factory.mktemp("runs") / "run"
     metrics = train_run(config(stores), get_method(TINY), out, echo=quiet)
     yield out, metrics
@@ -229,7 +226,6 @@ class TinyHooks(TinyModel):
 
 
 def test_epoch_schedule_scheduler_and_prepare(stores, tmp_path, monkeypatch):
-    install_standins(monkeypatch)
     register_method("tiny_hooks", __name__, TinyConfig, TinyHooks, replace=True)
     try:
         cfg = config(stores, epochs=2, log_every=1, val_every=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from train_helpers import TINY, install_standins, make_stores, one_thread, register_tiny
+from train_helpers import TINY, make_stores, one_thread, register_tiny
 
 from vadkit.cli.main import main
 from vadkit.methods.registry import unregister_method
@@ -23,7 +23,6 @@ def stores(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture()
 def setup(monkeypatch, stores, tmp_path):
     register_tiny()
-    install_standins(monkeypatch)
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(
         f"method: {TINY}\ndataset: csv\nmodel:\n  batch_per_class: 4\n  iterations: 20\n"
