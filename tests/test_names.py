@@ -143,3 +143,21 @@ def test_deprecated_keyword_warns_and_works(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         with pytest.raises(DeprecationWarning, match="mask_dir= is deprecated"):
             read_shanghaitech(mask_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "package",
+    ["vadkit.datasets", "vadkit.datasets.annotations", "vadkit.evaluate", "vadkit.backbones"],
+)
+def test_public_names_resolve(package: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(package)
+    missing = [name for name in mod.__all__ if getattr(mod, name, None) is None]
+    assert missing == []
+
+
+def test_readme_python_api_imports_run() -> None:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md", "exec"), {})  # every listed import exists
