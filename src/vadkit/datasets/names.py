@@ -51,7 +51,6 @@ _ALIASES = {
     "ped2": "ped2",
     "ucsd-ped2": "ped2",
     "ucsdped2": "ped2",
-    "ucsd": "ped2",
 }
 
 

@@ -316,7 +316,7 @@ def evaluate_scores(
     """
     if not np.isfinite(threshold):
         raise VadkitError(f"threshold (--threshold) must be a finite number, got {threshold}")
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
         raise VadkitError(f"bootstrap (--bootstrap) must be 0 or more resamples, got {bootstrap}")
     data = frame_data(
         scores,
