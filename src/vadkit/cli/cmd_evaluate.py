@@ -196,8 +196,9 @@ def evaluate(
         threshold=threshold,
         bootstrap=bootstrap,
     )
+    # the dataset as given (csv rather than the CSV file's name) and the scores file first
+    results.pop("dataset")
     results = {"dataset": dataset, "convention": convention, "scores": str(scores), **results}
-    results["dataset"] = dataset
     click.echo(format_table(results))
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(target, results)
