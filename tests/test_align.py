@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vadkit.datasets.align import align_labels, x16_labels
+from vadkit.datasets.align import align_labels, snippet_labels, x16_labels
 from vadkit.datasets.annotations import (
     GroundTruth,
     read_shanghaitech,
     read_shanghaitech_s3r_json,
     read_ucf_crime,
+    read_ucsd_ped2,
     read_xd_violence,
 )
 from vadkit.errors import VadkitError
@@ -137,7 +138,9 @@ def test_store_snippet_length_and_stride(tmp_path: Path) -> None:
     gt = GroundTruth("toy", labels={"a": np.array([0] * 10 + [1] * 11)})  # 21 frames
     store = make_store(tmp_path / "s8", {"a": 3}, snippet_length=8, stride=8)
     assert align_labels(gt, store)["a"].size == 24
-    assert align_labels(gt, store, snippet_len=16)["a"].size == 48  # T=3 fits the store's rule
+    assert align_labels(gt, store, snippet_length=16)["a"].size == 48  # T=3 fits the store's rule
+    with pytest.warns(DeprecationWarning, match="snippet_len= is deprecated"):
+        assert align_labels(gt, store, snippet_len=16)["a"].size == 48  # the old name
     with pytest.raises(VadkitError, match="features have T=5, i.e. 40 frames at 8 per snippet"):
         align_labels(gt, make_store(tmp_path / "s8b", {"a": 5}, snippet_length=8, stride=8))
     with pytest.raises(VadkitError, match="features have T=3, i.e. 48 frames at 16 per snippet"):
@@ -160,3 +163,74 @@ def test_xd_violence_intervals_sized_by_store(shared_data: Path) -> None:
         align_labels(gt, entries({vid: 150}), convention="exact")
     exact = align_labels(gt, entries({vid: 150}, {vid: 3050}), convention="exact")
     assert exact[vid].size == 3050 and int(exact[vid].sum()) == 1517 + 1068
+
+
+# ---------------------------------------------------------------- per-snippet labels
+def _sl(result: dict, vid: str) -> tuple[list[int], list[float]]:
+    return result[vid].any.tolist(), result[vid].fraction.tolist()
+
+
+def test_snippet_labels_x16_by_hand() -> None:
+    # 10 frames, anomalous 3..7; snippets of 4 frames
+    gt = GroundTruth("toy", labels={"a": np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0])})
+    floor = snippet_labels(gt, entries({"a": 2}), snippet_length=4)  # frames 0..7
+    assert _sl(floor, "a") == ([1, 1], [0.25, 1.0])
+    assert floor["a"].any.dtype == np.int8 and floor["a"].fraction.dtype == np.float32
+    ceil = snippet_labels(gt, entries({"a": 3}), snippet_length=4)  # 8, 9 + 2 padded (0)
+    assert _sl(ceil, "a") == ([1, 1, 0], [0.25, 1.0, 0.0])
+    gt1 = GroundTruth("toy", labels={"a": np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1])})
+    # edge padding repeats frame 9 (anomalous) twice: 3 of the last 4 frames
+    assert _sl(snippet_labels(gt1, entries({"a": 3}), snippet_length=4), "a")[1] == [0, 0, 0.75]
+
+
+def test_snippet_labels_exact_by_hand(tmp_path: Path) -> None:
+    gt = GroundTruth("toy", labels={"a": np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1])})
+    # exact: the last snippet owns only the real frames 8, 9
+    got = snippet_labels(gt, entries({"a": 3}, {"a": 10}), "exact", snippet_length=4)
+    assert _sl(got, "a") == ([0, 0, 1], [0.0, 0.0, 0.5])
+    # overlapping snippets (8 frames every 4) of 21 frames: [0,8) [4,12) [8,16) [12,20)
+    gt2 = GroundTruth("toy", labels={"b": np.array([0] * 10 + [1] * 11)})
+    overlap = make_store(tmp_path / "s4", {"b": 4}, snippet_length=8, stride=4)
+    got = snippet_labels(gt2, overlap, "exact")
+    assert _sl(got, "b") == ([0, 1, 1, 1], [0.0, 0.25, 0.75, 1.0])
+    # Sultani segments: 64 frames = 4 clips of 16; 2 segments own clips [0, 2) and [2, 3)
+    gt3 = GroundTruth("toy", labels={"c": np.array([0] * 40 + [1] * 24)})
+    seg = make_store(tmp_path / "seg", {"c": 2}, {"c": 64}, n_segments=2, padding="segments")
+    assert _sl(snippet_labels(gt3, seg, "exact"), "c") == ([0, 1], [0.0, 0.5])
+
+
+@pytest.mark.real_data
+def test_snippet_labels_shanghaitech_equal_released_gt(shared_data: Path) -> None:
+    # RTFM's gt-sh.npy: the x16 frame labels of the 199 test videos in list order
+    released = np.load(shared_data / "rtfm_lists" / "gt-sh.npy")
+    s3r_file = (
+        shared_data / "s3r_layout" / "shanghaitech" / "shanghaitech_ground_truth.testing.json"
+    )
+    s3r = json.loads(s3r_file.read_text())
+    lines = (shared_data / "rtfm_lists" / "shanghai-i3d-test-10crop.list").read_text().split()
+    order = [Path(p).name.removesuffix("_i3d.npy") for p in lines]
+    T = {vid: s3r[vid]["num_frames"] // 16 for vid in order}
+    sh = shared_data / "shanghaitech"
+    gt = read_shanghaitech(sh / "test_frame_mask", sh / "SH_Test.txt")
+    got = snippet_labels(gt, entries(T))
+    blocks = np.split(released.reshape(-1, 16), np.cumsum([T[v] for v in order])[:-1])
+    for vid, block in zip(order, blocks, strict=True):
+        assert got[vid].any.tolist() == block.max(axis=1).astype(int).tolist()
+        assert np.allclose(got[vid].fraction, block.mean(axis=1))
+    assert sum(int(v.any.sum()) for v in got.values()) == int(released.reshape(-1, 16).max(1).sum())
+
+
+@pytest.mark.real_data
+def test_snippet_labels_ped2_by_hand(shared_data: Path) -> None:
+    ped2 = shared_data / "ped2"
+    gt = read_ucsd_ped2(ped2 / "UCSDped2.m", frames_root=ped2 / "testing" / "frames")
+    n = {v: gt.true_length(v) for v in gt.ids}
+    # UCSDped2.m: Test001 gt_frame = [61:180] of 180 frames -> 0-based 60..179.
+    # 11 snippets of 16 frames (floor): snippet 3 = frames 48..63 holds 4 anomalous ones.
+    got = snippet_labels(gt, entries({"01": 11}, n), "exact", snippet_length=16)
+    assert _sl(got, "01") == ([0, 0, 0] + [1] * 8, [0.0, 0.0, 0.0, 0.25] + [1.0] * 7)
+    # one snippet per frame: the snippet labels are the frame labels, 1648 of 2010 anomalous
+    per_frame = snippet_labels(gt, entries(n, n), "exact", snippet_length=1)
+    assert sum(v.any.size for v in per_frame.values()) == 2010
+    assert sum(int(v.any.sum()) for v in per_frame.values()) == 1648
+    assert all((v.fraction == v.any).all() for v in per_frame.values())

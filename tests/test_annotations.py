@@ -125,7 +125,9 @@ def test_ucf_crime_errors(tmp_path: Path) -> None:
         with pytest.raises(VadkitError, match=msg):
             read_ucf_crime(ann, counts)
     counts.write_text("A/a.mp4 many\n")
-    with pytest.raises(VadkitError, match=r"counts.txt:1: the frame count \(2nd column\)"):
+    with pytest.raises(
+        VadkitError, match=r"counts.txt:1: expected .*got 'many' as the frame count \(2nd column\)"
+    ):
         read_ucf_crime(ann, counts)
 
 
@@ -233,7 +235,7 @@ def test_ucsd_ped2_real(shared_data: Path) -> None:
 
 def test_ucsd_ped2_masks_agree_with_labels(shared_data: Path) -> None:
     ped2 = shared_data / "ped2"
-    gt = read_ucsd_ped2(ped2 / "ped2.mat", mask_root=ped2 / "testing" / "masks")
+    gt = read_ucsd_ped2(ped2 / "ped2.mat", masks_dir=ped2 / "testing" / "masks")
     assert [gt.n_frames[v] for v in gt.ids] == PED2_FRAMES
     for vid in gt.ids:
         masks = gt.mask_loader(vid)
@@ -263,7 +265,8 @@ def test_ucsd_synthetic_layouts(tmp_path: Path) -> None:
     _write_masks(
         tmp_path / "masks" / "Test002_gt", [f"frame{k:03d}.png" for k in range(1, 4)], {0, 1}
     )
-    gt = read_ucsd_ped2(m, mask_root=tmp_path / "masks", id_style="Test001")
+    with pytest.warns(DeprecationWarning, match="mask_root= is deprecated, use masks_dir="):
+        gt = read_ucsd_ped2(m, mask_root=tmp_path / "masks", id_style="Test001")  # old name
     assert gt.labels["Test001"].tolist() == [0, 1, 1, 0, 1, 0]
     assert gt.labels["Test002"].tolist() == [1, 1, 0]
     masks = gt.mask_loader("Test001")
@@ -273,7 +276,7 @@ def test_ucsd_synthetic_layouts(tmp_path: Path) -> None:
     with pytest.raises(VadkitError, match="'02'.*interval \\[1, 2\\].*<= 1 frames"):
         read_ucsd_ped2(m, n_frames=[6, 1])
     with pytest.raises(VadkitError, match="'Test002': mask count is 3, but its length is 4"):
-        read_ucsd_ped2(m, n_frames=[6, 4], mask_root=tmp_path / "masks", id_style="Test001")
+        read_ucsd_ped2(m, n_frames=[6, 4], masks_dir=tmp_path / "masks", id_style="Test001")
     bad = m.with_name("bad.m")
     bad.write_text("TestDataset.gt_frame{1} = [1:4];\nTestDataset.gt_frame{2} = [1-4];\n")
     with pytest.raises(VadkitError, match=r"bad.m:2: expected 'TestVideoFile"):
@@ -288,7 +291,7 @@ def test_ucsd_mask_gap_error(tmp_path: Path) -> None:
     m.write_text("TestVideoFile{end+1}.gt_frame = [1:2];\n")
     _write_masks(tmp_path / "masks" / "Test001_gt", ["001.png", "003.png"], {0})
     with pytest.raises(VadkitError, match="Test001_gt: mask numbers must run 1..2 without gaps"):
-        read_ucsd_ped2(m, mask_root=tmp_path / "masks")
+        read_ucsd_ped2(m, masks_dir=tmp_path / "masks")
 
 
 # -- generic CSV ---------------------------------------------------------------

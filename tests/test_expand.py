@@ -50,9 +50,9 @@ def test_x16_is_repeat():
     out = expand_snippets(s)
     assert out.dtype == np.float64 and len(out) == 48
     np.testing.assert_array_equal(out, np.repeat(s.astype(np.float64), 16))
-    np.testing.assert_array_equal(expand_snippets(s, snippet_len=8, stride=8), np.repeat(s, 8))
+    np.testing.assert_array_equal(expand_snippets(s, snippet_length=8, stride=8), np.repeat(s, 8))
     assert len(expand_snippets(s, n_frames=40)) == 48  # x16 ignores the real length
-    with pytest.raises(VadkitError, match="needs stride == snippet_len; got stride 8"):
+    with pytest.raises(VadkitError, match="needs stride == snippet_length; got stride 8"):
         expand_snippets(s, stride=8)
 
 
@@ -69,7 +69,7 @@ def test_exact_overlapping_and_gaps_match_brute_force(length, stride):
     rng = np.random.default_rng(length * 10 + stride)
     s = rng.random(7)
     n = 7 * stride + length + 11  # some frames past the last snippet
-    out = expand_snippets(s, snippet_len=length, stride=stride, n_frames=n, convention="exact")
+    out = expand_snippets(s, snippet_length=length, stride=stride, n_frames=n, convention="exact")
     for k in range(n):
         cover = [t for t in range(7) if t * stride <= k < t * stride + length]
         if cover:
@@ -89,8 +89,12 @@ def test_snippet_errors():
         expand_snippets(np.zeros(3), convention="exact")
     with pytest.raises(VadkitError, match="convention must be"):
         expand_snippets(np.zeros(3), convention="x32")
-    with pytest.raises(VadkitError, match="snippet_len must be a positive integer"):
-        expand_snippets(np.zeros(3), snippet_len=0)
+    with pytest.raises(VadkitError, match="snippet_length must be a positive integer"):
+        expand_snippets(np.zeros(3), snippet_length=0)
+    with pytest.warns(DeprecationWarning, match="snippet_len= is deprecated"):
+        assert expand_snippets(np.ones(2), snippet_len=2).tolist() == [1.0] * 4  # old name
+    with pytest.warns(DeprecationWarning, match="clip_len= is deprecated"):
+        assert len(expand_segments(np.ones(32), n_frames=80, clip_len=8)) == 80
     with pytest.raises(VadkitError, match="scores is empty"):
         expand_snippets(np.zeros(0))
 
@@ -181,14 +185,30 @@ def test_expand_segments_sultani_matches_matlab_eval(n_frames):
     np.testing.assert_array_equal(out, covered)
 
 
-@pytest.mark.parametrize(("n_frames", "n_seg"), [(100, 32), (512, 32), (20, 32), (7, 3)])
+# written out by hand from TACnet's rule "np.array_split of the frame indices into S parts,
+# the first n % S parts one frame longer" (not computed with array_split)
+ARRAY_SPLIT_CASES = {
+    (7, 3): [0, 0, 0, 1, 1, 2, 2],
+    (10, 4): [0, 0, 0, 1, 1, 1, 2, 2, 3, 3],
+    (5, 2): [0, 0, 0, 1, 1],
+    (6, 6): [0, 1, 2, 3, 4, 5],
+    (4, 6): [0, 1, 2, 3],  # fewer frames than segments: the last two segments score nothing
+}
+
+
+@pytest.mark.parametrize(("n_frames", "n_seg"), sorted(ARRAY_SPLIT_CASES))
 def test_expand_segments_array_split(n_frames, n_seg):
     s = np.arange(n_seg, dtype=float)
     out = expand_segments(s, n_frames, rule="array_split")
-    expected = np.empty(n_frames)
-    for i, part in enumerate(np.array_split(np.arange(n_frames), n_seg)):
-        expected[part] = s[i]
-    np.testing.assert_array_equal(out, expected)
+    assert out.tolist() == [float(v) for v in ARRAY_SPLIT_CASES[(n_frames, n_seg)]]
+
+
+def test_expand_segments_array_split_100_frames():
+    # 100 = 32 * 3 + 4: segments 0-3 have 4 frames (0..15), segments 4-31 have 3 (16..99)
+    out = expand_segments(np.arange(32, dtype=float), 100, rule="array_split")
+    assert out[:16].tolist() == [0.0] * 4 + [1.0] * 4 + [2.0] * 4 + [3.0] * 4
+    assert out[16:19].tolist() == [4.0] * 3 and out[97:].tolist() == [31.0] * 3
+    assert out[94:97].tolist() == [30.0] * 3
 
 
 def test_expand_segments_errors():

@@ -1,4 +1,11 @@
-"""Metrics agree with direct scikit-learn computations and reject bad input with clear messages."""
+"""Metrics equal hand-computed values and reference definitions, and reject bad input clearly.
+
+Expected values come from outside the code under test: small cases worked by hand, the
+pairwise (Mann-Whitney) definition of the ROC AUC, the step-wise definition of AP, and for
+the trapezoid AP the XD-Violence reference code itself (``auc(recall, precision)`` of
+scikit-learn), the one check against scikit-learn kept. The published Sultani ROC curves are
+in test_paper_roc.py.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,7 @@ import functools
 
 import numpy as np
 import pytest
-from sklearn.metrics import (
-    auc,
-    average_precision_score,
-    precision_recall_curve,
-    roc_auc_score,
-)
+from sklearn.metrics import auc, precision_recall_curve
 
 from vadkit.errors import VadkitError
 from vadkit.evaluate import metrics as M
@@ -32,38 +34,78 @@ def _videos(seed: int = 0, n: int = 12, with_normal: bool = True):
     return labels, scores
 
 
+def _auc_pairs(y, s) -> float:
+    """ROC AUC by its definition: P(score of a positive > score of a negative), ties 1/2."""
+    y, s = np.asarray(y), np.asarray(s, np.float64)
+    pos, neg = s[y == 1][:, None], s[y == 0][None, :]
+    return float(np.mean(pos > neg) + 0.5 * np.mean(pos == neg))
+
+
+def _ap_steps(y, s) -> float:
+    """AP by its definition: sum over thresholds t (high to low) of (R(t) - R(prev)) * P(t)."""
+    y, s = np.asarray(y), np.asarray(s, np.float64)
+    ap, r_prev = 0.0, 0.0
+    for t in sorted(set(s.tolist()), reverse=True):
+        hit = s >= t
+        precision, recall = y[hit].sum() / hit.sum(), y[hit].sum() / y.sum()
+        ap += (recall - r_prev) * precision
+        r_prev = recall
+    return float(ap)
+
+
 def _flat(labels, scores, ids=None):
     ids = sorted(labels) if ids is None else ids
     return np.concatenate([labels[v] for v in ids]), np.concatenate([scores[v] for v in ids])
 
 
-# ---------------------------------------------------------------- agreement with sklearn
-def test_flat_metrics_match_sklearn_with_ties():
+# ---------------------------------------------------------------- hand-worked values
+def test_small_cases_by_hand():
+    # pairs (pos, neg): (.35,.1) (.35,.4) (.8,.1) (.8,.4) -> 3 of 4 ordered right
+    y, s = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    assert M.frame_auc(y, s) == 0.75
+    # thresholds .8: P 1, R 1/2; .4: P 1/2, R 1/2; .35: P 2/3, R 1 -> 1/2 * 1 + 1/2 * 2/3
+    assert M.average_precision(y, s) == pytest.approx(5 / 6, abs=1e-12)
+    # PR points (R, P): (0, 1) (.5, 1) (.5, .5) (1, 2/3): 0.5 * 1 + 0.5 * (0.5 + 2/3) / 2
+    assert M.ap_trapezoid(y, s) == pytest.approx(0.5 + 0.5 * (0.5 + 2 / 3) / 2, abs=1e-12)
+    # a tie between a positive and a negative counts 1/2: (1/2 + 1 + 1 + 1) / 4
+    y, s = np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.2, 0.9])
+    assert M.frame_auc(y, s) == pytest.approx(0.875, abs=1e-12)
+    assert M.average_precision(y, s) == pytest.approx(0.5 + 0.5 * 2 / 3, abs=1e-12)
+    # per video: v1 perfect (1.0), v2's .2 beats one of .5 .1 (0.5) -> macro 0.75; micro:
+    # pos .9 .2, neg .1 .3 .5 .1 -> .9 beats 4, .2 beats 2 of 4 -> 6 / 8
+    labels = {"v1": np.array([0, 1, 0]), "v2": np.array([1, 0, 0])}
+    scores = {"v1": np.array([0.1, 0.9, 0.3]), "v2": np.array([0.2, 0.5, 0.1])}
+    assert M.frame_auc_macro(labels, scores) == 0.75
+    assert M.frame_auc_micro(labels, scores) == pytest.approx(6 / 8, abs=1e-12)
+
+
+def test_flat_metrics_equal_their_definitions_with_ties():
     y, s = _flat(*_videos())
     assert len(np.unique(s)) < len(s) // 5  # plenty of ties
     got = M.frame_auc(y, s)
     assert isinstance(got, float)
-    assert got == pytest.approx(roc_auc_score(y, s), abs=1e-9)
-    assert M.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-9)
+    assert got == pytest.approx(_auc_pairs(y, s), abs=1e-12)
+    assert M.average_precision(y, s) == pytest.approx(_ap_steps(y, s), abs=1e-12)
+    # the trapezoid AP is defined by the XD-Violence code: auc(recall, precision) of sklearn
     p, r, _ = precision_recall_curve(y, s)
-    assert M.ap_trapezoid(y, s) == pytest.approx(auc(r, p), abs=1e-9)
+    assert M.ap_trapezoid(y, s) == pytest.approx(auc(r, p), abs=1e-12)
     assert M.ap_trapezoid(y, s) != pytest.approx(M.average_precision(y, s), abs=1e-6)
-    assert M.frame_auc(y.astype(bool), s) == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+    assert M.frame_auc(y.astype(bool), s) == pytest.approx(_auc_pairs(y, s), abs=1e-12)
 
 
-def test_per_video_metrics_match_sklearn():
+def test_per_video_metrics_equal_their_definitions():
     labels, scores = _videos(1)
     y, s = _flat(labels, scores)
-    assert M.frame_auc_micro(labels, scores) == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+    assert M.frame_auc_micro(labels, scores) == pytest.approx(_auc_pairs(y, s), abs=1e-12)
     both = [v for v in labels if 0 < labels[v].sum() < len(labels[v])]
     per = M.per_video_auc(labels, scores)
     assert sorted(per) == sorted(both) and len(labels) - len(per) == 4  # 4 normal videos skipped
     for v in both:
-        assert per[v] == pytest.approx(roc_auc_score(labels[v], scores[v]), abs=1e-9)
-    expected_macro = np.mean([roc_auc_score(labels[v], scores[v]) for v in both])
+        assert per[v] == pytest.approx(_auc_pairs(labels[v], scores[v]), abs=1e-12)
+    expected_macro = np.mean([_auc_pairs(labels[v], scores[v]) for v in both])
     assert M.frame_auc_macro(labels, scores) == pytest.approx(expected_macro, abs=1e-9)
     ya, sa = _flat(labels, scores, [v for v in sorted(labels) if labels[v].any()])
-    assert M.abnormal_video_auc(labels, scores) == pytest.approx(roc_auc_score(ya, sa), abs=1e-9)
+    assert M.abnormal_video_auc(labels, scores) == pytest.approx(_auc_pairs(ya, sa), abs=1e-12)
     yc, sc = M.concat_videos(labels, scores)
     np.testing.assert_array_equal(yc, y)
 
@@ -116,11 +158,11 @@ def test_video_auc_small_case():
         M.video_auc({"v1": 1, "v3": 1}, {"v1": scores["v1"], "v3": scores["v3"]})
 
 
-def test_video_auc_matches_sklearn_on_random_data():
+def test_video_auc_equals_its_definition_on_random_data():
     labels, scores = _videos(3, n=20)
     vy = [int(labels[v].any()) for v in sorted(labels)]
     vs = [scores[v].max() for v in sorted(labels)]
-    assert M.video_auc(labels, scores) == pytest.approx(roc_auc_score(vy, vs), abs=1e-9)
+    assert M.video_auc(labels, scores) == pytest.approx(_auc_pairs(vy, vs), abs=1e-12)
 
 
 def test_per_class_auc_small_case_and_random():
@@ -143,7 +185,7 @@ def test_per_class_auc_small_case_and_random():
     for cls in ("C0", "C1"):
         ids = [v for v in sorted(labels) if classes[v] in (cls, "Normal")]
         y, s = _flat(labels, scores, ids)
-        assert got[cls] == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+        assert got[cls] == pytest.approx(_auc_pairs(y, s), abs=1e-12)
 
 
 # ---------------------------------------------------------------- input errors
@@ -214,12 +256,12 @@ def test_per_video_input_errors_name_the_video():
 
 
 # ---------------------------------------------------------------- pixel level
-def test_pixel_auc_matches_sklearn():
+def test_pixel_auc_equals_its_definition():
     rng = np.random.default_rng(6)
     masks = rng.random((5, 8, 9)) < 0.2
     maps = np.round(rng.random((5, 8, 9)) + 0.3 * masks, 1)
     assert M.pixel_auc(masks, maps) == pytest.approx(
-        roc_auc_score(masks.ravel(), maps.ravel()), abs=1e-9
+        _auc_pairs(masks.ravel(), maps.ravel()), abs=1e-12
     )
     with pytest.raises(VadkitError, match=r"masks must be 3-D \(N, H, W\)"):
         M.pixel_auc(masks[0], maps[0])
@@ -248,13 +290,16 @@ def test_ucsd_pixel_criterion_matches_threshold_sweep():
     pts = np.array([sweep(t) for t in thresholds])
     expected = np.trapezoid(pts[:, 1], pts[:, 0])
     assert M.pixel_level_auc_ucsd(masks, maps) == pytest.approx(expected, abs=1e-9)
-    fpr, tpr, thr = M.ucsd_pixel_tpr_fpr(masks, maps)
+    fpr, tpr, thr = M.ucsd_pixel_fpr_tpr(masks, maps)  # the name says the order
     for f, t, th in zip(fpr[1:], tpr[1:], thr[1:], strict=True):
         assert (f, t) == pytest.approx(sweep(th))
+    with pytest.warns(DeprecationWarning, match="use ucsd_pixel_fpr_tpr"):
+        old = M.ucsd_pixel_tpr_fpr(masks, maps)  # the old name returns the same (fpr, tpr)
+    assert all(np.array_equal(a, b) for a, b in zip(old, (fpr, tpr, thr), strict=True))
     # a tiny overlap: an anomalous frame counts once any of its anomalous pixels is flagged
     anomalous = masks.any(axis=(1, 2))
     best = np.where(anomalous, np.where(masks, maps, -1).max(axis=(1, 2)), maps.max(axis=(1, 2)))
-    by_max = roc_auc_score(anomalous, best)
+    by_max = _auc_pairs(anomalous.astype(int), best)
     assert M.pixel_level_auc_ucsd(masks, maps, overlap=1e-9) == pytest.approx(by_max)
     with pytest.raises(VadkitError, match="overlap must be in"):
         M.pixel_level_auc_ucsd(masks, maps, overlap=0)
@@ -293,6 +338,10 @@ def test_bootstrap_ci_contains_point_and_is_deterministic():
     )
     with pytest.raises(VadkitError, match="unit must be"):
         M.bootstrap_ci(M.frame_auc_micro, labels, scores, unit="snippet")
+    with pytest.raises(VadkitError, match="n_boot must be a positive number of resamples, got -1"):
+        M.bootstrap_ci(M.frame_auc_micro, labels, scores, n_boot=-1)
+    with pytest.raises(VadkitError, match=r"alpha must be in \(0, 1\)"):
+        M.bootstrap_ci(M.frame_auc_micro, labels, scores, alpha=5)
 
 
 def test_bootstrap_ci_skips_single_class_resamples():

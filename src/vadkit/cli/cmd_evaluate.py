@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
+
+from vadkit.datasets.align import CONVENTIONS
+from vadkit.datasets.names import canonical_dataset
+from vadkit.evaluate.run import CUSTOM, DATASETS
 
 EXAMPLES = """\b
 Examples:
@@ -17,6 +22,20 @@ Examples:
 """
 
 
+def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The canonical dataset id (``ucf_crime`` -> ``ucf-crime``), or ``csv``."""
+    from vadkit.errors import VadkitError
+
+    if value.lower() == CUSTOM:
+        return CUSTOM
+    try:
+        return canonical_dataset(value)
+    except VadkitError:
+        raise click.BadParameter(
+            f"{value!r} is not one of {', '.join(DATASETS)}", ctx=ctx, param=param
+        ) from None
+
+
 @click.command(epilog=EXAMPLES)
 @click.option(
     "--scores",
@@ -27,7 +46,9 @@ Examples:
 @click.option(
     "--dataset",
     required=True,
-    type=click.Choice(["ucf-crime", "shanghaitech", "xd-violence", "ped2", "csv"]),
+    callback=_dataset,
+    metavar="[" + "|".join(DATASETS) + "]",
+    help="Dataset of the annotations (csv: your own interval CSV).",
 )
 @click.option(
     "--annotations",
@@ -57,10 +78,11 @@ Examples:
     help="UCSD Ped2: the testing frames folder (frame counts).",
 )
 @click.option(
-    "--masks",
+    "--masks-dir",
     type=click.Path(path_type=Path),
     help="UCSD Ped2: pixel mask folder (frame counts; pixel AUC needs score maps).",
 )
+@click.option("--masks", "masks_old", type=click.Path(path_type=Path), hidden=True)
 @click.option(
     "--ped2-ids",
     type=click.Choice(["index", "Test001"]),
@@ -80,16 +102,17 @@ Examples:
 )
 @click.option(
     "--convention",
-    type=click.Choice(["x16", "exact"]),
+    type=click.Choice(list(CONVENTIONS)),
     default="x16",
     show_default=True,
     help="x16: 16*T frames per video as published numbers; exact: true frame counts.",
 )
 @click.option(
     "--snippet-length",
+    type=int,
     default=16,
     show_default=True,
-    help="Frames per snippet when no --store is given.",
+    help="Frames per snippet when no --store is given (1: per-frame scores).",
 )
 @click.option("--subset", is_flag=True, help="Evaluate only the scored videos of the ground truth.")
 @click.option(
@@ -97,13 +120,18 @@ Examples:
 )
 @click.option(
     "--bootstrap",
+    type=int,
     default=0,
     show_default=True,
     help="Bootstrap resamples (over videos) for a 95% CI of the frame AUC.",
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="JSON results [metrics.json beside the scores]."
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="JSON results [metrics.json beside the scores; an existing one needs --overwrite].",
 )
+@click.option("--overwrite", is_flag=True, help="Replace an existing metrics.json.")
 def evaluate(
     scores: Path,
     dataset: str,
@@ -112,7 +140,8 @@ def evaluate(
     split_file: Path | None,
     list_file: Path | None,
     frames_root: Path | None,
-    masks: Path | None,
+    masks_dir: Path | None,
+    masks_old: Path | None,
     ped2_ids: str,
     one_based_inclusive: bool,
     store: Path | None,
@@ -122,26 +151,29 @@ def evaluate(
     threshold: float,
     bootstrap: int,
     out: Path | None,
+    overwrite: bool,
 ) -> None:
     """Score files + annotations -> a results table and a JSON file."""
     import numpy as np
 
     from vadkit.errors import VadkitError
-    from vadkit.evaluate.run import (
-        compute_metrics,
-        format_table,
-        frame_data,
-        load_ground_truth,
-        load_scores,
-    )
+    from vadkit.evaluate.run import evaluate_scores, format_table, load_ground_truth, load_scores
     from vadkit.io.atomic import atomic_write_json
     from vadkit.io.store import FeatureStore
 
+    if masks_old is not None:
+        if masks_dir is not None:
+            raise VadkitError("pass --masks-dir only (--masks is its old name)")
+        masks_dir = masks_old
+    # options first, named as typed: nothing is read before they are known to be usable
     if not np.isfinite(threshold):
         raise VadkitError(f"--threshold must be a finite number, got {threshold}")
+    if snippet_length < 1:
+        raise VadkitError(f"--snippet-length must be at least 1 frame, got {snippet_length}")
+    if bootstrap < 0:
+        raise VadkitError(f"--bootstrap must be 0 (none) or more resamples, got {bootstrap}")
     target = out or (scores if scores.is_dir() else scores.parent) / "metrics.json"
-    if target.is_dir():
-        raise VadkitError(f"--out {target} is a directory; give a file name such as metrics.json")
+    _check_target(target, default=out is None, overwrite=overwrite)
     per_video = load_scores(scores)
     gt = load_ground_truth(
         dataset,
@@ -150,21 +182,46 @@ def evaluate(
         split_file=split_file,
         list_file=list_file,
         frames_root=frames_root,
-        masks=masks,
+        masks_dir=masks_dir,
         one_based_inclusive=one_based_inclusive,
         ped2_ids=ped2_ids,
     )
-    fs = FeatureStore.open(store) if store else None
-    data = frame_data(
+    results = evaluate_scores(
         per_video,
         gt,
-        store=fs,
+        store=FeatureStore.open(store) if store else None,
         convention=convention,
-        snippet_len=snippet_length,
+        snippet_length=snippet_length,
         allow_subset=subset,
+        threshold=threshold,
+        bootstrap=bootstrap,
     )
-    results = {"dataset": dataset, "convention": convention, "scores": str(scores)}
-    results.update(compute_metrics(data, threshold=threshold, bootstrap=bootstrap))
+    # the dataset as given (csv rather than the CSV file's name) and the scores file first
+    results.pop("dataset")
+    results = {"dataset": dataset, "convention": convention, "scores": str(scores), **results}
     click.echo(format_table(results))
+    target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(target, results)
     click.echo(f"wrote {target}")
+
+
+def _check_target(target: Path, *, default: bool, overwrite: bool) -> None:
+    """The results file can be written: checked before any work (one line if not)."""
+    from vadkit.errors import VadkitError
+
+    if target.is_dir():
+        raise VadkitError(f"--out {target} is a directory; give a file name such as metrics.json")
+    if target.exists() and default and not overwrite:
+        raise VadkitError(
+            f"{target} already exists (from an earlier evaluation); pass --overwrite to "
+            "replace it, or -o FILE to write elsewhere"
+        )
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # missing folders are created when the results are written
+    if not folder.is_dir():
+        raise VadkitError(f"--out {target}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise VadkitError(f"--out {target}: cannot write in {folder} (permission denied)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vadkit._deprecate import renamed_kwargs
 from vadkit.errors import VadkitError
 from vadkit.sampling import segment_bounds_sultani
 
@@ -43,41 +44,42 @@ def _positive_int(value: object, name: str, fn: str) -> int:
     return int(value)
 
 
+@renamed_kwargs(snippet_len="snippet_length")
 def expand_snippets(
     scores: np.ndarray,
-    snippet_len: int = 16,
+    snippet_length: int = 16,
     stride: int | None = None,
     n_frames: int | None = None,
     convention: str = "x16",
 ) -> np.ndarray:
     """Per-snippet scores ``(T,)`` -> per-frame scores; snippet ``t`` starts at frame ``t * stride``.
 
-    ``"x16"``: ``np.repeat(scores, snippet_len)``, length ``snippet_len * T`` whatever the
-    video's length (``n_frames`` is not used). Needs ``stride == snippet_len``.
+    ``"x16"``: ``np.repeat(scores, snippet_length)``, length ``snippet_length * T`` whatever the
+    video's length (``n_frames`` is not used). Needs ``stride == snippet_length``.
 
     ``"exact"``: length ``n_frames`` (required). Frame ``k`` takes the mean score of the
-    snippets covering it, ``t * stride <= k < t * stride + snippet_len``: for
+    snippets covering it, ``t * stride <= k < t * stride + snippet_length``: for
     non-overlapping snippets that is snippet ``min(k // stride, T - 1)``; with overlap
-    (``stride < snippet_len``) the mean of the covering snippets. Frames past the last
+    (``stride < snippet_length``) the mean of the covering snippets. Frames past the last
     snippet take the last snippet's score; frames in a gap between snippets
-    (``stride > snippet_len``) take the preceding snippet's.
+    (``stride > snippet_length``) take the preceding snippet's.
 
     Returns
     -------
-    (snippet_len * T,) or (n_frames,) float64 array.
+    (snippet_length * T,) or (n_frames,) float64 array.
 
-    >>> expand_snippets(np.array([0.0, 1.0]), snippet_len=2, n_frames=5, convention="exact")
+    >>> expand_snippets(np.array([0.0, 1.0]), snippet_length=2, n_frames=5, convention="exact")
     array([0., 0., 1., 1., 1.])
     """
     fn = "expand_snippets"
     s = _scores_1d(scores, fn)
-    length = _positive_int(snippet_len, "snippet_len", fn)
+    length = _positive_int(snippet_length, "snippet_length", fn)
     step = length if stride is None else _positive_int(stride, "stride", fn)
     if convention == "x16":
         if step != length:
             raise VadkitError(
-                f"{fn}: convention 'x16' repeats each score snippet_len times, which needs "
-                f"stride == snippet_len; got stride {step}, snippet_len {length} (use 'exact')"
+                f"{fn}: convention 'x16' repeats each score snippet_length times, which needs "
+                f"stride == snippet_length; got stride {step}, snippet_length {length} (use 'exact')"
             )
         return np.repeat(s, length)
     if convention != "exact":
@@ -103,27 +105,28 @@ def expand_snippets(
     return total / (hi - lo + 1)
 
 
+@renamed_kwargs(clip_len="snippet_length")
 def expand_segments(
     scores: np.ndarray,
     n_frames: int,
     n_clips: int | None = None,
-    clip_len: int = 16,
+    snippet_length: int = 16,
     rule: str = "sultani",
     tail: str = "last",
 ) -> np.ndarray:
     """Per-segment scores ``(S,)`` of a fixed-segment store -> per-frame scores ``(n_frames,)``.
 
-    ``rule="sultani"``: the video's ``n_clips`` clips of ``clip_len`` frames
-    (default ``n_clips = n_frames // clip_len``) are grouped by :func:`segment_bounds_sultani`
+    ``rule="sultani"``: the video's ``n_clips`` clips of ``snippet_length`` frames
+    (default ``n_clips = n_frames // snippet_length``) are grouped by :func:`segment_bounds_sultani`
     and segment ``i`` scores the frames of its clips. Frames in no segment's clips (the tail
-    past ``clip_len * n_clips`` and, for longer videos, the last clip) take the last
+    past ``snippet_length * n_clips`` and, for longer videos, the last clip) take the last
     segment's score (``tail="last"``). ``tail="matlab"`` reproduces the official
     ``Evaluate_Anomaly_Detector.m`` as it runs: frames of unassigned clips keep 0 and the
-    tail copies the score of frame ``clip_len * n_clips - 1``.
+    tail copies the score of frame ``snippet_length * n_clips - 1``.
 
     ``rule="array_split"``: TACnet's ``np.array_split`` of the frame indices into ``S``
     near-equal parts (the first ``n_frames % S`` parts one frame longer); ``n_clips``,
-    ``clip_len`` and ``tail`` are not used.
+    ``snippet_length`` and ``tail`` are not used.
 
     >>> expand_segments(np.array([1.0, 2.0]), n_frames=5, rule="array_split").tolist()
     [1.0, 1.0, 1.0, 2.0, 2.0]
@@ -140,7 +143,7 @@ def expand_segments(
         raise VadkitError(f"{fn}: rule must be 'sultani' or 'array_split', got {rule!r}")
     if tail not in ("last", "matlab"):
         raise VadkitError(f"{fn}: tail must be 'last' or 'matlab', got {tail!r}")
-    length = _positive_int(clip_len, "clip_len", fn)
+    length = _positive_int(snippet_length, "snippet_length", fn)
     if n_clips is None:
         if n < length:
             raise VadkitError(

@@ -15,6 +15,7 @@ input is an error, never a silent 0.5. Every result is a Python ``float``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,27 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.metrics import roc_curve as _sk_roc_curve
 
 from vadkit.errors import VadkitError
+
+__all__ = [
+    "BootstrapCI",
+    "abnormal_video_auc",
+    "ap_trapezoid",
+    "average_precision",
+    "bootstrap_ci",
+    "concat_videos",
+    "false_alarm_rate",
+    "frame_auc",
+    "frame_auc_macro",
+    "frame_auc_micro",
+    "per_class_auc",
+    "per_video_auc",
+    "pixel_auc",
+    "pixel_level_auc_ucsd",
+    "roc_auc_from_curve",
+    "ucsd_pixel_fpr_tpr",
+    "ucsd_pixel_tpr_fpr",
+    "video_auc",
+]
 
 LabelsByVideo = Mapping[str, np.ndarray]
 ScoresByVideo = Mapping[str, np.ndarray]
@@ -354,7 +376,7 @@ def _ucsd_frame_scores(
     return labels, out
 
 
-def ucsd_pixel_tpr_fpr(
+def ucsd_pixel_fpr_tpr(
     masks: np.ndarray, score_maps: np.ndarray, overlap: float = 0.4
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ROC of the UCSD pixel-level criterion (Mahadevan et al. 2010; Li et al. 2014).
@@ -365,17 +387,31 @@ def ucsd_pixel_tpr_fpr(
 
     Returns
     -------
-    fpr, tpr, thresholds : (K,) arrays as ``sklearn.metrics.roc_curve`` (no points dropped).
+    fpr, tpr, thresholds : (K,) arrays in that order, as ``sklearn.metrics.roc_curve``
+        (no points dropped).
     """
-    fn = "ucsd_pixel_tpr_fpr"
+    fn = "ucsd_pixel_fpr_tpr"
     y, s = _ucsd_frame_scores(masks, score_maps, overlap, fn)
     _need_two_classes(y, fn, "the frames (from masks)")
     fpr, tpr, thr = _sk_roc_curve(y, s, drop_intermediate=False)
     return fpr, tpr, thr
 
 
+def ucsd_pixel_tpr_fpr(
+    masks: np.ndarray, score_maps: np.ndarray, overlap: float = 0.4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Deprecated name of :func:`ucsd_pixel_fpr_tpr` (which it calls; the order is fpr, tpr)."""
+    warnings.warn(
+        "ucsd_pixel_tpr_fpr is deprecated: it returns (fpr, tpr, thresholds); "
+        "use ucsd_pixel_fpr_tpr",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return ucsd_pixel_fpr_tpr(masks, score_maps, overlap)
+
+
 def pixel_level_auc_ucsd(masks: np.ndarray, score_maps: np.ndarray, overlap: float = 0.4) -> float:
-    """Area under the UCSD pixel-level ROC of :func:`ucsd_pixel_tpr_fpr`."""
+    """Area under the UCSD pixel-level ROC of :func:`ucsd_pixel_fpr_tpr`."""
     fn = "pixel_level_auc_ucsd"
     y, s = _ucsd_frame_scores(masks, score_maps, overlap, fn)
     return _auc(y, s, fn, "the frames (from masks)")
@@ -456,8 +492,10 @@ def bootstrap_ci(
     fn = "bootstrap_ci"
     if unit not in ("video", "frame"):
         raise VadkitError(f"{fn}: unit must be 'video' or 'frame', got {unit!r}")
-    if not 0 < alpha < 1 or n_boot < 1:
-        raise VadkitError(f"{fn}: need 0 < alpha < 1 and n_boot >= 1, got {alpha}, {n_boot}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise VadkitError(f"{fn}: n_boot must be a positive number of resamples, got {n_boot!r}")
+    if not 0 < alpha < 1:
+        raise VadkitError(f"{fn}: alpha must be in (0, 1) (0.05 for a 95% interval), got {alpha}")
     checked = _check_videos(labels_by_video, scores_by_video, fn)
     point = float(metric_fn(labels_by_video, scores_by_video))
     ids = list(checked)

@@ -18,11 +18,29 @@ from typing import Any
 
 import numpy as np
 
+from vadkit._deprecate import renamed_kwargs
+from vadkit.datasets.align import CONVENTIONS
 from vadkit.datasets.annotations import GroundTruth
+from vadkit.datasets.names import DATASETS as PUBLISHED
+from vadkit.datasets.names import canonical_dataset
 from vadkit.errors import VadkitError
 from vadkit.io.store import FeatureStore, VideoEntry
 
-DATASETS = ("ucf-crime", "shanghaitech", "xd-violence", "ped2", "csv")
+__all__ = [
+    "CUSTOM",
+    "DATASETS",
+    "METRICS",
+    "FrameData",
+    "compute_metrics",
+    "evaluate_scores",
+    "format_table",
+    "frame_data",
+    "load_ground_truth",
+    "load_scores",
+]
+
+CUSTOM = "csv"  # interval CSV of your own dataset (read_interval_csv)
+DATASETS = (*PUBLISHED, CUSTOM)  # what load_ground_truth and `vadkit evaluate --dataset` take
 
 
 def load_scores(path: str | Path) -> dict[str, np.ndarray]:
@@ -58,6 +76,7 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     return scores
 
 
+@renamed_kwargs(masks="masks_dir")
 def load_ground_truth(
     dataset: str,
     annotations: str | Path,
@@ -66,7 +85,7 @@ def load_ground_truth(
     split_file: str | Path | None = None,
     list_file: str | Path | None = None,
     frames_root: str | Path | None = None,
-    masks: str | Path | None = None,
+    masks_dir: str | Path | None = None,
     one_based_inclusive: bool = False,
     ped2_ids: str = "index",
 ) -> GroundTruth:
@@ -74,9 +93,18 @@ def load_ground_truth(
 
     ``one_based_inclusive`` applies to ``csv`` intervals (default 0-based, end exclusive);
     ``ped2_ids`` names UCSD test videos ``"index"`` (``01``..``12``, the frame folders) or
-    ``"Test001"`` style.
+    ``"Test001"`` style. ``dataset`` is one of :data:`DATASETS`, in any spelling
+    :func:`vadkit.datasets.canonical_dataset` knows (``ucf_crime``, ``ucsd_ped2``, ...).
     """
     from vadkit.datasets import annotations as ann
+
+    if dataset != CUSTOM:
+        try:
+            dataset = canonical_dataset(dataset)
+        except VadkitError:
+            raise VadkitError(
+                f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}"
+            ) from None
 
     if dataset == "ucf-crime":
         if frame_counts is None:
@@ -94,7 +122,7 @@ def load_ground_truth(
         return ann.read_xd_violence(annotations, list_file)
     if dataset == "ped2":
         return ann.read_ucsd_ped2(
-            annotations, frames_root=frames_root, mask_root=masks, id_style=ped2_ids
+            annotations, frames_root=frames_root, masks_dir=masks_dir, id_style=ped2_ids
         )
     if dataset == "csv":
         return ann.read_interval_csv(annotations, one_based_inclusive=one_based_inclusive)
@@ -111,50 +139,89 @@ class FrameData:
     order: list[str] = field(default_factory=list)
 
 
+def _store_parts(store: Any) -> tuple[FeatureStore | None, list[VideoEntry] | None]:
+    """A FeatureStore, or a StoreView (``.store`` and ``.entries``): the store and its entries."""
+    if store is None or isinstance(store, FeatureStore):
+        return store, None
+    inner = getattr(store, "store", None)
+    if isinstance(inner, FeatureStore):
+        return inner, list(store.entries)
+    raise VadkitError(f"store must be a FeatureStore or a view of one, got {type(store).__name__}")
+
+
+def _per_frame_hint(vid: str, n_scores: int, gt: GroundTruth, snippet_length: int) -> None:
+    """Without a store, scores are per snippet: per-frame scores need ``--snippet-length 1``."""
+    if snippet_length == 1 or vid not in gt:
+        return
+    n = gt.true_length(vid)
+    if n is not None and n_scores == n:
+        raise VadkitError(
+            f"video {vid!r}: {n_scores} scores for its {n} frames look like per-frame scores, "
+            f"but without a store they are read as one per {snippet_length}-frame snippet; "
+            "pass snippet_length=1 (--snippet-length 1) or the store (--store)"
+        )
+
+
 def _entries_for(
-    scores: Mapping[str, np.ndarray], store: FeatureStore | None, snippet_len: int
+    scores: Mapping[str, np.ndarray],
+    store: FeatureStore | None,
+    snippet_length: int,
+    gt: GroundTruth,
 ) -> tuple[list[VideoEntry], dict[str, str]]:
     """Store entries for the scored videos, and each video's score level."""
     entries, level = [], {}
     for vid, s in scores.items():
         if store is None:
+            _per_frame_hint(vid, len(s), gt, snippet_length)
             entries.append(VideoEntry(id=vid, file="", T=len(s)))
             level[vid] = "snippet"
             continue
         e = store.entry(vid)
+        n = e.n_frames if e.n_frames is not None else gt.true_length(vid)
         if len(s) == e.T:
             level[vid] = "snippet"
-        elif len(s) == snippet_len * e.T or (e.n_frames is not None and len(s) == e.n_frames):
+        elif len(s) == snippet_length * e.T or (n is not None and len(s) == n):
             level[vid] = "frame"
         else:
             raise VadkitError(
                 f"video {vid!r}: {len(s)} scores fit neither its T={e.T} snippets nor its "
-                f"frames ({snippet_len * e.T} x16, {e.n_frames} exact)"
+                f"frames ({snippet_length * e.T} x16, {n} exact)"
             )
         entries.append(e)
     return entries, level
 
 
+@renamed_kwargs(snippet_len="snippet_length")
 def frame_data(
     scores: Mapping[str, np.ndarray],
     gt: GroundTruth,
     *,
-    store: FeatureStore | None = None,
+    store: FeatureStore | Any | None = None,
     convention: str = "x16",
-    snippet_len: int = 16,
+    snippet_length: int = 16,
     allow_subset: bool = False,
 ) -> FrameData:
     """Pair per-video scores with frame labels in ``convention``.
 
-    Without a store, scores are taken as per-snippet of ``snippet_len`` frames. Every
-    scored video must be in the ground truth; ground-truth videos without scores are an
-    error unless ``allow_subset``.
+    Without a store, scores are taken as per-snippet of ``snippet_length`` frames
+    (``snippet_length=1``: per frame). With a store (a FeatureStore or a view of one), a
+    video's scores may be per snippet (``T`` values) or per frame (``L T`` or its frame
+    count). Every scored video must be in the ground truth; ground-truth videos without
+    scores are an error unless ``allow_subset``.
     """
     from vadkit.datasets.align import align_labels
     from vadkit.evaluate.expand import expand_segments, expand_snippets
 
-    if convention not in ("x16", "exact"):
-        raise VadkitError(f"convention {convention!r}: choose 'x16' or 'exact'")
+    if convention not in CONVENTIONS:
+        raise VadkitError(
+            f"convention {convention!r}: choose one of {', '.join(CONVENTIONS)} (--convention)"
+        )
+    if isinstance(snippet_length, bool) or not isinstance(snippet_length, int | np.integer):
+        raise VadkitError(f"snippet_length must be an integer, got {snippet_length!r}")
+    if snippet_length < 1:
+        raise VadkitError(
+            f"snippet_length (--snippet-length) must be >= 1 frame, got {snippet_length}"
+        )
     unknown = [v for v in scores if v not in gt]
     if unknown:
         raise VadkitError(
@@ -167,44 +234,101 @@ def frame_data(
             f"{len(unscored)} of {len(gt)} ground-truth videos have no scores, e.g. "
             f"{unscored[0]!r} (use --subset to evaluate only the scored videos)"
         )
-    if store is not None:
-        snippet_len = store.info.snippet_length or snippet_len
-    entries, level = _entries_for(scores, store, snippet_len)
+    fs, _ = _store_parts(store)
+    if fs is not None:
+        snippet_length = fs.info.snippet_length or snippet_length
+    entries, level = _entries_for(scores, fs, snippet_length, gt)
     # the store may hold more videos than were scored (e.g. its training split): skip those;
     # every scored video was checked to be in the ground truth above
     labels = align_labels(
         gt,
-        store if store is not None else entries,
+        fs if fs is not None else entries,
         convention,
-        snippet_len=snippet_len,
+        snippet_length=snippet_length,
         missing="skip",
     )
     labels = {e.id: labels[e.id] for e in entries}
-    segments = store.info.n_segments if store is not None else None
-    segment_rule = store.info.extra.get("segment_rule", "sultani") if store is not None else None
+    segments = fs.info.n_segments if fs is not None else None
+    segment_rule = fs.info.extra.get("segment_rule", "sultani") if fs is not None else None
     frame_scores: dict[str, np.ndarray] = {}
     for e in entries:
         s, n = np.asarray(scores[e.id], np.float64), len(labels[e.id])
         if level[e.id] == "frame":
             if len(s) != n:
+                other = "exact" if convention == "x16" else "x16"
                 raise VadkitError(
                     f"video {e.id!r}: {len(s)} frame scores but {n} labels in the "
-                    f"{convention!r} convention"
+                    f"{convention!r} convention; per-frame scores of {len(s)} frames need "
+                    f"the {other!r} one (--convention {other})"
                 )
             frame_scores[e.id] = s
         elif segments:
             rule = "array_split" if segment_rule == "tacnet" else "sultani"
-            frame_scores[e.id] = expand_segments(s, n_frames=n, clip_len=snippet_len, rule=rule)
+            frame_scores[e.id] = expand_segments(
+                s, n_frames=n, snippet_length=snippet_length, rule=rule
+            )
         else:
-            stride = store.info.stride if store is not None else None
+            stride = fs.info.stride if fs is not None else None
             frame_scores[e.id] = expand_snippets(
-                s, snippet_len=snippet_len, stride=stride, n_frames=n, convention=convention
+                s, snippet_length=snippet_length, stride=stride, n_frames=n, convention=convention
             )
     classes = {
         e.id: gt.classes.get(e.id, "Normal" if not gt.video_label(e.id) else "Anomaly")
         for e in entries
     }
     return FrameData(labels, frame_scores, classes, [e.id for e in entries])
+
+
+def evaluate_scores(
+    scores: Mapping[str, np.ndarray],
+    gt: GroundTruth,
+    *,
+    store: FeatureStore | Any | None = None,
+    convention: str = "x16",
+    snippet_length: int = 16,
+    allow_subset: bool = False,
+    threshold: float = 0.5,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Evaluate per-video scores against a ground truth: the numbers of ``vadkit evaluate``.
+
+    The one entry point for the CLI and the trainer: :func:`frame_data` then
+    :func:`compute_metrics`.
+
+    Parameters
+    ----------
+    scores : video id -> ``(T,)`` per-snippet or per-frame scores (higher = more anomalous)
+    gt : ground truth from :func:`load_ground_truth` or a reader of
+        :mod:`vadkit.datasets.annotations`
+    store : the FeatureStore (or a view of one) the scores were computed on; gives the
+        snippet length, each video's ``T`` and frame count
+    convention : ``"x16"`` or ``"exact"``
+    snippet_length : frames per snippet when there is no store (1: per-frame scores)
+    allow_subset : evaluate only the scored videos of the ground truth
+    threshold : score threshold of the false-alarm rate
+    bootstrap : resamples of videos for a 95% CI of the frame AUC (0: none)
+    seed : seed of the bootstrap
+
+    Returns
+    -------
+    dict : ``dataset``, ``convention`` and every metric of :func:`compute_metrics`.
+    """
+    if not np.isfinite(threshold):
+        raise VadkitError(f"threshold (--threshold) must be a finite number, got {threshold}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+        raise VadkitError(f"bootstrap (--bootstrap) must be 0 or more resamples, got {bootstrap}")
+    data = frame_data(
+        scores,
+        gt,
+        store=store,
+        convention=convention,
+        snippet_length=snippet_length,
+        allow_subset=allow_subset,
+    )
+    results: dict[str, Any] = {"dataset": gt.dataset, "convention": convention}
+    results.update(compute_metrics(data, threshold=threshold, bootstrap=bootstrap, seed=seed))
+    return results
 
 
 def compute_metrics(
@@ -257,19 +381,22 @@ def compute_metrics(
     return out
 
 
+# the rows of the results table, in order: key -> meaning (percent in the table)
+METRICS: dict[str, str] = {
+    "frame_auc": "ROC AUC over all frames of all videos (micro): the UCF/SH number",
+    "frame_auc_macro": "mean of per-video AUCs over videos with both classes",
+    "average_precision": "scikit-learn AP (step-wise sum)",
+    "ap_trapezoid": "area under the PR curve by trapezoids (XD-Violence code and papers)",
+    "abnormal_video_auc": "frame AUC over the frames of abnormal videos only (AUC_A)",
+    "false_alarm_rate": "fraction of frames of normal videos with score >= threshold",
+    "video_auc": "ROC AUC of video labels vs each video's max score",
+}
+
+
 def format_table(results: Mapping[str, Any]) -> str:
     """The results as an aligned text table (AUC/AP in percent, as papers print them)."""
-    pct = (
-        "frame_auc",
-        "frame_auc_macro",
-        "average_precision",
-        "ap_trapezoid",
-        "abnormal_video_auc",
-        "false_alarm_rate",
-        "video_auc",
-    )
     rows = []
-    for key in pct:
+    for key in METRICS:
         v = results.get(key)
         rows.append((key, "undefined" if v is None else f"{100 * v:.2f}"))
     if "frame_auc_ci95" in results:

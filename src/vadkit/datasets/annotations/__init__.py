@@ -4,6 +4,7 @@
 reader                      files                                            frame convention
 ==========================  ===============================================  =================
 read_ucf_crime              Temporal_Anomaly_Annotation.txt + frame counts   1-based inclusive
+read_ucf_annotation_file    any UCF-Crime annotation file, row by row        1-based inclusive
 read_ucf_crime_matlab       RTFM Matlab_formate/*.mat + frame counts         1-based inclusive
 read_shanghaitech           test_frame_mask/*.npy (+ SH_Test.txt)            per-frame arrays
 read_shanghaitech_s3r_json  S3R ground-truth JSON (padded to 16 T)           per-frame arrays
@@ -27,6 +28,8 @@ from vadkit.datasets.annotations.shanghaitech import (
     read_split_ids,
 )
 from vadkit.datasets.annotations.ucf_crime import (
+    UCFRow,
+    read_ucf_annotation_file,
     read_ucf_crime,
     read_ucf_crime_matlab,
     read_ucf_frame_counts,
@@ -43,6 +46,7 @@ __all__ = [
     "ANOMALY",
     "NORMAL",
     "GroundTruth",
+    "UCFRow",
     "UCSDMaskLoader",
     "intervals_to_labels",
     "labels_to_intervals",
@@ -50,6 +54,7 @@ __all__ = [
     "read_shanghaitech",
     "read_shanghaitech_s3r_json",
     "read_split_ids",
+    "read_ucf_annotation_file",
     "read_ucf_crime",
     "read_ucf_crime_matlab",
     "read_ucf_frame_counts",

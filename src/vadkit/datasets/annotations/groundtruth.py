@@ -12,12 +12,13 @@ A video is known to the ground truth in exactly one of three ways:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.names import canonical_dataset
 from vadkit.datasets.text import read_lines as _read_lines
 from vadkit.errors import VadkitError
 
@@ -34,7 +35,9 @@ class GroundTruth:
     Attributes
     ----------
     dataset : str
-        Dataset name (``"ucf_crime"``, ``"shanghaitech"``, ...).
+        Dataset id: a canonical one of :data:`vadkit.datasets.DATASETS` (``"ucf-crime"``,
+        ``"shanghaitech"``, ``"xd-violence"``, ``"ped2"``; other spellings of these are
+        turned into them) or any name of a custom dataset.
     labels : dict[str, np.ndarray]
         Video id -> ``(n_frames,)`` uint8 0/1 labels.
     classes : dict[str, str]
@@ -69,6 +72,10 @@ class GroundTruth:
     source: str = ""
 
     def __post_init__(self) -> None:
+        try:
+            self.dataset = canonical_dataset(self.dataset)
+        except VadkitError:
+            pass  # a custom dataset keeps its name
         where = self.source or self.dataset
         # own copies: validation below converts arrays and fills n_frames
         self.labels, self.n_frames = dict(self.labels), dict(self.n_frames)
@@ -191,15 +198,6 @@ def labels_to_intervals(labels: np.ndarray) -> list[Interval]:
     lab = np.concatenate([[0], np.asarray(labels).astype(np.int8) != 0, [0]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(lab))
     return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def strip_video_name(name: str, suffixes: Sequence[str] = (".mp4", ".avi")) -> str:
-    """A video id from a file name or path: folders and one known extension removed."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    for suf in suffixes:
-        if name.endswith(suf):
-            return name[: -len(suf)]
-    return name
 
 
 def read_lines(path: str | Path) -> list[tuple[int, str]]:

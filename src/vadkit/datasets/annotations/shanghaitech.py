@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.annotations.groundtruth import ANOMALY, NORMAL, GroundTruth, read_lines
 from vadkit.errors import VadkitError
 
@@ -35,7 +36,8 @@ def _load_mask(path: Path) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-def read_shanghaitech(mask_dir: str | Path, split_file: str | Path | None = None) -> GroundTruth:
+@renamed_kwargs(mask_dir="masks_dir")
+def read_shanghaitech(masks_dir: str | Path, split_file: str | Path | None = None) -> GroundTruth:
     """Read ShanghaiTech frame masks, optionally restricted to a split.
 
     Layout::
@@ -45,19 +47,19 @@ def read_shanghaitech(mask_dir: str | Path, split_file: str | Path | None = None
           ...
         SH_Test.txt         one id per line: 01_0015, 01_001, ... (199)
 
-    ``mask_dir`` is ``test_frame_mask/`` or the folder holding it. Without ``split_file``
+    ``masks_dir`` is ``test_frame_mask/`` or the folder holding it. Without ``split_file``
     every mask is returned. With it, only the split's videos:
     those with a mask get their labels, the others are normal videos of unknown length
     (``normal_ids``; the feature store gives their length).
     """
-    mask_dir = Path(mask_dir)
-    if not mask_dir.is_dir():
-        raise VadkitError(f"ShanghaiTech mask folder not found: {mask_dir}")
-    if (mask_dir / "test_frame_mask").is_dir():  # the dataset folder, as importers take it
-        mask_dir = mask_dir / "test_frame_mask"
-    masks = {p.stem: p for p in sorted(mask_dir.glob("*.npy"))}
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise VadkitError(f"ShanghaiTech mask folder not found: {masks_dir}")
+    if (masks_dir / "test_frame_mask").is_dir():  # the dataset folder, as importers take it
+        masks_dir = masks_dir / "test_frame_mask"
+    masks = {p.stem: p for p in sorted(masks_dir.glob("*.npy"))}
     if not masks:
-        raise VadkitError(f"no .npy frame masks in {mask_dir}")
+        raise VadkitError(f"no .npy frame masks in {masks_dir}")
     wanted = list(masks) if split_file is None else read_split_ids(split_file)
     labels: dict[str, np.ndarray] = {}
     classes: dict[str, str] = {}
@@ -69,7 +71,7 @@ def read_shanghaitech(mask_dir: str | Path, split_file: str | Path | None = None
         else:
             normal.add(vid)
             classes[vid] = NORMAL
-    source = str(mask_dir) + ("" if split_file is None else f" + {split_file}")
+    source = str(masks_dir) + ("" if split_file is None else f" + {split_file}")
     return GroundTruth(
         "shanghaitech", labels=labels, classes=classes, normal_ids=normal, source=source
     )

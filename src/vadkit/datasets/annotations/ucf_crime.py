@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,92 @@ from vadkit.datasets.annotations.groundtruth import (
     GroundTruth,
     parse_int,
     read_lines,
-    strip_video_name,
 )
 from vadkit.errors import VadkitError
+from vadkit.io.names import video_id_from_path
+
+__all__ = [
+    "UCFRow",
+    "read_ucf_annotation_file",
+    "read_ucf_crime",
+    "read_ucf_crime_matlab",
+    "read_ucf_frame_counts",
+]
+
+
+@dataclass(frozen=True)
+class UCFRow:
+    """One line of a UCF-Crime annotation file, whichever of the three layouts it is in.
+
+    Attributes
+    ----------
+    video_id : the name without folder and ``.mp4``
+    cls : the class (``"Normal"`` for normal videos, whatever the file calls them)
+    n_frames : the frame count (``Test_Annotation.txt``, ``Train_Annotation.txt``), else None
+    intervals : 1-based inclusive ``[start, end]`` pairs, ``-1 -1`` left out
+    where : ``file:line`` of the row, for messages
+    """
+
+    video_id: str
+    cls: str
+    n_frames: int | None
+    intervals: tuple[tuple[int, int], ...]
+    where: str = field(default="", compare=False)
+
+
+def _ucf_row(text: str, path: str | Path, lineno: int) -> UCFRow:
+    where = f"{path}:{lineno}"
+    parts = text.split()
+    if len(parts) < 2:
+        raise VadkitError(
+            f"{where}: expected '<video>.mp4 <Class> <s1> <e1> ...' or "
+            f"'<Class>/<video>.mp4 <n_frames> ...', got {text[:80]!r}"
+        )
+    vid = video_id_from_path(parts[0])
+    n_frames: int | None = None
+    if parts[1].lstrip("-").isdigit():  # <Class>/<video>.mp4 <n_frames> [<Class> s e s e]
+        n_frames = parse_int(parts[1], path, lineno, "the frame count (2nd column)")
+        if n_frames <= 0:
+            raise VadkitError(f"{where}: video {vid!r} has {n_frames} frames")
+        folder = parts[0].replace("\\", "/").rsplit("/", 1)[0] if "/" in parts[0] else ""
+        cls, nums = (parts[2], parts[3:]) if len(parts) > 2 else (folder, [])
+    else:  # <video>.mp4 <Class> s e [s e]
+        cls, nums = parts[1], parts[2:]
+    if len(nums) % 2:
+        raise VadkitError(
+            f"{where}: expected '<video>.mp4 <Class> <start1> <end1> [<start2> <end2>]' "
+            f"(frame numbers in pairs), got {text[:80]!r}"
+        )
+    values = [parse_int(t, path, lineno, "a frame number") for t in nums]
+    pairs = []
+    for s, e in zip(values[::2], values[1::2], strict=True):
+        if (s == -1) != (e == -1):
+            raise VadkitError(f"{where}: video {vid!r} has a half interval ({s}, {e})")
+        if s != -1:
+            pairs.append((s, e))
+    if "Normal" in cls:  # Normal, Training_Normal_Videos_Anomaly, Testing_Normal_...
+        cls = NORMAL
+    return UCFRow(vid, cls, n_frames, tuple(pairs), where)
+
+
+def read_ucf_annotation_file(path: str | Path) -> dict[str, UCFRow]:
+    """Every row of a UCF-Crime annotation file: the one reader of the three layouts.
+
+    Layouts (fields separated by one or more spaces; ``-1 -1`` = no interval)::
+
+        Temporal_Anomaly_Annotation.txt   Arson011_x264.mp4  Arson  150  420  680  1267
+        Test_Annotation.txt               Arson/Arson011_x264.mp4 1266 Arson 150 420 680 1267
+        Train_Annotation.txt              Training_Normal_Videos_Anomaly/Normal_Videos826_x264.mp4 1657
+
+    Returns ``{video id: UCFRow}`` in file order; a video listed twice is an error.
+    """
+    rows: dict[str, UCFRow] = {}
+    for lineno, text in read_lines(path):
+        row = _ucf_row(text, path, lineno)
+        if row.video_id in rows:
+            raise VadkitError(f"{path}:{lineno}: video {row.video_id!r} is listed twice")
+        rows[row.video_id] = row
+    return rows
 
 
 def read_ucf_frame_counts(frame_counts_file: str | Path) -> dict[str, int]:
@@ -27,22 +111,13 @@ def read_ucf_frame_counts(frame_counts_file: str | Path) -> dict[str, int]:
     Returns ``{video id (no folder, no .mp4): n_frames}``.
     """
     counts: dict[str, int] = {}
-    for lineno, line in read_lines(frame_counts_file):
-        parts = line.split()
-        if len(parts) < 2:
+    for vid, row in read_ucf_annotation_file(frame_counts_file).items():
+        if row.n_frames is None:
             raise VadkitError(
-                f"{frame_counts_file}:{lineno}: expected '<Class>/<video>.mp4 <n_frames> ...', "
-                f"got {line!r}"
+                f"{row.where}: expected '<Class>/<video>.mp4 <n_frames> ...' "
+                f"(Test_Annotation.txt), got {row.cls!r} as the frame count (2nd column)"
             )
-        vid = strip_video_name(parts[0])
-        n = parse_int(parts[1], frame_counts_file, lineno, "the frame count (2nd column)")
-        if n <= 0:
-            raise VadkitError(f"{frame_counts_file}:{lineno}: video {vid!r} has {n} frames")
-        if vid in counts and counts[vid] != n:
-            raise VadkitError(
-                f"{frame_counts_file}:{lineno}: video {vid!r} listed twice ({counts[vid]} and {n})"
-            )
-        counts[vid] = n
+        counts[vid] = row.n_frames
     return counts
 
 
@@ -91,31 +166,15 @@ def read_ucf_crime(annotation_file: str | Path, frame_counts_file: str | Path) -
     counts = read_ucf_frame_counts(frame_counts_file)
     labels: dict[str, np.ndarray] = {}
     classes: dict[str, str] = {}
-    for lineno, line in read_lines(annotation_file):
-        where = f"{annotation_file}:{lineno}"
-        parts = line.split()
-        if len(parts) < 4 or len(parts) % 2:
-            raise VadkitError(
-                f"{where}: expected '<video>.mp4 <Class> <start1> <end1> [<start2> <end2>]', "
-                f"got {line!r}"
-            )
-        vid, cls = strip_video_name(parts[0]), parts[1]
-        nums = [parse_int(t, annotation_file, lineno, "a frame number") for t in parts[2:]]
-        pairs = []
-        for s, e in zip(nums[::2], nums[1::2], strict=True):
-            if (s == -1) != (e == -1):
-                raise VadkitError(f"{where}: video {vid!r} has a half interval ({s}, {e})")
-            if s != -1:
-                pairs.append((s, e))
-        if vid in labels:
-            raise VadkitError(f"{where}: video {vid!r} is annotated twice")
-        if (cls == NORMAL) == bool(pairs):
-            what = "has intervals" if pairs else "has no interval"
-            raise VadkitError(f"{where}: video {vid!r} of class {cls!r} {what}")
+    for vid, row in read_ucf_annotation_file(annotation_file).items():
+        where = row.where
+        if (row.cls == NORMAL) == bool(row.intervals):
+            what = "has intervals" if row.intervals else "has no interval"
+            raise VadkitError(f"{where}: video {vid!r} of class {row.cls!r} {what}")
         n = _frame_count(counts, vid, where, frame_counts_file)
-        labels[vid] = _ucf_labels(vid, pairs, n, where)
-        classes[vid] = cls
-    return GroundTruth("ucf_crime", labels=labels, classes=classes, source=str(annotation_file))
+        labels[vid] = _ucf_labels(vid, list(row.intervals), n, where)
+        classes[vid] = row.cls
+    return GroundTruth("ucf-crime", labels=labels, classes=classes, source=str(annotation_file))
 
 
 def read_ucf_crime_matlab(mat_dir: str | Path, frame_counts_file: str | Path) -> GroundTruth:
@@ -151,7 +210,7 @@ def read_ucf_crime_matlab(mat_dir: str | Path, frame_counts_file: str | Path) ->
             raise VadkitError(
                 f"{path}: expected a struct Annotation_file with VideoName, Anno, EventName ({exc})"
             ) from exc
-        vid = strip_video_name(name)
+        vid = video_id_from_path(name)
         if vid in labels:
             raise VadkitError(f"{path}: video {vid!r} is annotated in two .mat files")
         # Anno is uint8, uint16 or int16 depending on the file: widen before comparing.
@@ -166,4 +225,4 @@ def read_ucf_crime_matlab(mat_dir: str | Path, frame_counts_file: str | Path) ->
         n = _frame_count(counts, vid, where, frame_counts_file)
         labels[vid] = _ucf_labels(vid, pairs, n, where)
         classes[vid] = cls
-    return GroundTruth("ucf_crime", labels=labels, classes=classes, source=str(mat_dir))
+    return GroundTruth("ucf-crime", labels=labels, classes=classes, source=str(mat_dir))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.annotations.groundtruth import (
     ANOMALY,
     NORMAL,
@@ -123,13 +124,14 @@ def _video_folder(root: Path, k: int, kind: str) -> Path:
     raise VadkitError(f"{kind} folder of test video {k} not found in {root} (tried {names})")
 
 
+@renamed_kwargs(mask_root="masks_dir")
 def read_ucsd_ped2(
     mat_or_m_file: str | Path,
     n_frames: Sequence[int] | Mapping[str, int] | None = None,
-    mask_root: str | Path | None = None,
+    masks_dir: str | Path | None = None,
     frames_root: str | Path | None = None,
     id_style: str = "index",
-    dataset: str = "ucsd_ped2",
+    dataset: str = "ped2",
 ) -> GroundTruth:
     """Read UCSD frame-level ground truth (``ped2.mat`` or the dataset's ``UCSDped2.m``).
 
@@ -139,7 +141,7 @@ def read_ucsd_ped2(
         UCSDped2.m                    TestVideoFile{end+1}.gt_frame = [61:180];
                                       (or gt_frame{k} = [a:b, c:d]; several ranges allowed)
         frames_root/01/000.jpg ...    frames of Test001 (or Test001/, 001/)
-        mask_root/Test001_gt/001.png  pixel mask of frame 0 (also frame001.bmp, ...)
+        masks_dir/Test001_gt/001.png  pixel mask of frame 0 (also frame001.bmp, ...)
 
     Intervals are 1-based and inclusive. Video ``k`` gets id ``"01"`` (``id_style=
     "index"``, matching ``testing/frames/01``) or ``"Test001"`` (``id_style="Test001"``).
@@ -151,7 +153,8 @@ def read_ucsd_ped2(
     -------
     GroundTruth
         ``labels[id]`` ``(n_frames,)`` when lengths are known, and a ``mask_loader``
-        returning ``(n_frames, H, W)`` bool when ``mask_root`` is given.
+        returning ``(n_frames, H, W)`` bool when ``masks_dir`` is given
+        (``mask_root=``, its old name, still works with a DeprecationWarning).
     """
     path = Path(mat_or_m_file)
     if not path.is_file():
@@ -170,8 +173,8 @@ def read_ucsd_ped2(
         else:
             lengths = {vid: int(n) for vid, n in zip(ids, n_frames, strict=True)}
     loader = None
-    if mask_root is not None:
-        root = Path(mask_root)
+    if masks_dir is not None:
+        root = Path(masks_dir)
         loader = UCSDMaskLoader(
             {vid: _video_folder(root, k, "masks") for k, vid in enumerate(ids, 1)}
         )

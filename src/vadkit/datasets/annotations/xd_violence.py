@@ -19,37 +19,22 @@ from vadkit.datasets.annotations.groundtruth import (
     Interval,
     parse_int,
     read_lines,
-    strip_video_name,
 )
+from vadkit.datasets.names import parse_xd_name, xd_video_id
 from vadkit.errors import VadkitError
 
-_CROP_SUFFIX = re.compile(r"(__\d+|__vggish)?\.npy$")
+__all__ = ["read_xd_violence", "read_xd_violence_multiclass", "xd_name_classes", "xd_video_id"]
+
 _CLASS = re.compile(r"[A-Z][A-Z0-9]*")
-_LABEL = re.compile(r"_label_([A-Z0-9-]+)$")
-
-
-def xd_video_id(name: str) -> str:
-    """Video id from an XD-Violence list path or annotation name.
-
-    >>> xd_video_id("/media/x/RGBTest/Bad.Boys.1995__#01-11-55_01-12-40_label_G-B2-B6__3.npy")
-    'Bad.Boys.1995__#01-11-55_01-12-40_label_G-B2-B6'
-    >>> xd_video_id("v=abc__#1_label_B2-0-0.mp4")
-    'v=abc__#1_label_B2-0-0'
-    """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return strip_video_name(_CROP_SUFFIX.sub("", base))
 
 
 def xd_name_classes(video_id: str) -> list[str]:
-    """Classes encoded in an XD-Violence name (``label_G-B2-B6`` -> G, B2, B6; ``A`` = normal).
+    """Violence classes encoded in an XD-Violence name; ``[]`` for ``label_A`` (normal).
 
     >>> xd_name_classes("x__#1_label_B4-0-0"), xd_name_classes("y_label_A")
-    (['B4'], ['A'])
+    (['B4'], [])
     """
-    m = _LABEL.search(video_id)
-    if not m:
-        raise VadkitError(f"XD-Violence video {video_id!r}: name has no '_label_<classes>' part")
-    return [c for c in m.group(1).split("-") if c != "0"]
+    return list(parse_xd_name(video_id).classes)
 
 
 def _list_ids(list_file: str | Path) -> list[str]:
@@ -71,8 +56,7 @@ def _add_list(
     if list_file is None:
         return normal
     for vid in _list_ids(list_file):
-        is_normal = xd_name_classes(vid) == ["A"]
-        if is_normal:
+        if parse_xd_name(vid).label == 0:
             normal.add(vid)
             classes[vid] = NORMAL
         elif vid not in gt_intervals:
@@ -131,10 +115,13 @@ def read_xd_violence(
         nums = [parse_int(t, annotations_file, lineno, "a frame number") for t in parts[1:]]
         intervals[vid] = _pairs(nums, where, vid)
         # the primary (first) code of the name: per-class AUC counts each video once
-        classes[vid] = xd_name_classes(vid)[0]
+        xd = parse_xd_name(vid)
+        if not xd.label:
+            raise VadkitError(f"{where}: video {vid!r} is normal (label_A) but has intervals")
+        classes[vid] = xd.primary
     normal = _add_list(intervals, classes, list_file, annotations_file)
     return GroundTruth(
-        "xd_violence",
+        "xd-violence",
         classes=classes,
         intervals=intervals,
         normal_ids=normal,
@@ -182,7 +169,7 @@ def read_xd_violence_multiclass(
         classes[vid] = "-".join(dict.fromkeys(cls))
     normal = _add_list(intervals, classes, list_file, annotations_file)
     return GroundTruth(
-        "xd_violence",
+        "xd-violence",
         classes=classes,
         intervals=intervals,
         interval_classes=iv_classes,

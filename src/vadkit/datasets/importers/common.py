@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.annotations.ucf_crime import read_ucf_frame_counts
 from vadkit.datasets.text import read_lines as _read_lines
 from vadkit.errors import VadkitError
+from vadkit.io.names import video_id_from_path
 from vadkit.io.store import FeatureStore, StoreImport, StoreInfo, load_npy
 
 PathArg = str | os.PathLike
-_VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".npy", ".txt")
 
 
 @dataclass
@@ -66,11 +67,7 @@ def split_listed(text: str) -> tuple[str, str]:
 
 def video_id_from_name(name: str) -> str:
     """Basename of ``name`` without its video/feature extension (``Class/x.mp4`` -> ``x``)."""
-    base = split_listed(name)[1]
-    for ext in _VIDEO_EXTS:
-        if base.lower().endswith(ext):
-            return base[: -len(ext)]
-    return base
+    return video_id_from_path(name)  # the one rule: vadkit.io.names
 
 
 def split_from_name(path: PathArg) -> str:
@@ -152,15 +149,7 @@ def read_frame_counts(path: PathArg) -> dict[str, int]:
     lines = _read_lines(path, "frame counts file")
     if lines and "," in lines[0][1]:
         return _frame_counts_csv(path)
-    counts: dict[str, int] = {}
-    for lineno, text in lines:
-        fields = text.split()
-        if len(fields) < 2 or not fields[1].isdigit():
-            raise VadkitError(
-                f"{path}:{lineno}: expected '<video> <n_frames> ...', got {text[:80]!r}"
-            )
-        counts[video_id_from_name(fields[0])] = int(fields[1])
-    return counts
+    return read_ucf_frame_counts(path)  # the one UCF annotation reader
 
 
 def _frame_counts_csv(path: Path) -> dict[str, int]:

@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from vadkit.datasets.names import XD_LABEL as _XD_LABEL  # one XD name parser
+from vadkit.datasets.names import xd_classes, xd_label  # noqa: F401 (re-exported)
 from vadkit.errors import VadkitError
 
 DATASETS = ("ucf-crime", "shanghaitech", "xd-violence")
@@ -25,7 +27,6 @@ SH_ANOMALY = "Anomaly"
 
 _UCF_CLASS = re.compile(r"^([A-Za-z]+?)_?\d")
 _SH_ID = re.compile(r"^\d{2}_\d{3,4}$")
-_XD_LABEL = re.compile(r"_label_([A-Za-z0-9-]+)$")
 
 
 def detect_dataset(video_id: str) -> str | None:
@@ -58,24 +59,6 @@ def ucf_label(video_id: str) -> tuple[int, str]:
             "or Normal_Videos...)"
         )
     return 1, m.group(1)
-
-
-def xd_label(video_id: str) -> tuple[int, str]:
-    """``(label, class)`` of an XD-Violence video from its ``_label_<code>`` suffix.
-
-    >>> xd_label("Bad.Boys.1995__#01-11-55_01-12-40_label_G-B2-B6"), xd_label("v=x__#1_label_A")
-    ((1, 'G-B2-B6'), (0, 'Normal'))
-    """
-    m = _XD_LABEL.search(video_id)
-    if not m:
-        raise VadkitError(f"video {video_id!r}: not an XD-Violence name (no _label_<code> suffix)")
-    code = m.group(1)
-    return (0, NORMAL) if code == "A" else (1, code)
-
-
-def xd_classes(code: str) -> list[str]:
-    """The violence classes of an XD-Violence label code (``"B2-G-0"`` -> ``["B2", "G"]``)."""
-    return [] if code in ("A", NORMAL) else [c for c in code.split("-") if c and c != "0"]
 
 
 def mask_ids(masks_dir: str | Path) -> set[str]:

@@ -21,16 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.annotations.ucf_crime import read_ucf_annotation_file
 from vadkit.datasets.importers.common import (
     Item,
     PathArg,
     apply_frame_counts,
     as_paths,
-    read_lines,
-    video_id_from_name,
     write_store,
 )
-from vadkit.datasets.importers.labels import NORMAL, Labeller
+from vadkit.datasets.importers.labels import Labeller
 from vadkit.errors import VadkitError
 from vadkit.io.store import FeatureStore, StoreInfo
 
@@ -61,22 +60,8 @@ def read_ucf_annotation_classes(path: PathArg) -> dict[str, tuple[str, int | Non
     ``Test_Annotation.txt`` (``<Class>/<video>.mp4 <n> <Class> ...``) and
     ``Train_Annotation.txt`` (``<Class>/<video>.mp4 <n>``; class from the folder).
     """
-    table: dict[str, tuple[str, int | None]] = {}
-    for lineno, text in read_lines(path):
-        fields = text.split()
-        if len(fields) < 2:
-            raise VadkitError(f"{path}:{lineno}: expected '<video> <class or n_frames> ...'")
-        vid = video_id_from_name(fields[0])
-        if fields[1].isdigit():
-            folder = fields[0].replace("\\", "/").rsplit("/", 1)[0] if "/" in fields[0] else ""
-            cls = fields[2] if len(fields) > 2 else folder
-            n_frames: int | None = int(fields[1])
-        else:
-            cls, n_frames = fields[1], None
-        if "Normal" in cls:
-            cls = NORMAL
-        table[vid] = (cls, n_frames)
-    return table
+    rows = read_ucf_annotation_file(path)  # the one UCF annotation reader
+    return {vid: (row.cls, row.n_frames) for vid, row in rows.items()}
 
 
 def _txt_files(sources: list[Path]) -> list[Path]:
