@@ -129,3 +129,22 @@ def test_user_errors(setup, tmp_path, capsys, stores):
     err = _one_line_error([*args, "-o", str(tmp_path / "r"), "--device", "cuda:3"], capsys)
     assert "--device cuda:3" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_vadkit_evaluate_run_dir_cli(setup, tmp_path, capsys):
+    _, args = setup
+    out = tmp_path / "run"
+    assert main([*args, "-o", str(out), "--seed", "2"]) == 0
+    trained = read_metrics(out)["test"]["frame_auc"]
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    text = capsys.readouterr().out
+    import json
+
+    written = json.loads((out / "evaluation.json").read_text())
+    assert written["frame_auc"] == trained and "selection: validation" in text
+    # the training's own metrics.json is untouched; a second evaluation needs --overwrite
+    assert read_metrics(out)["test"]["frame_auc"] == trained
+    assert main(["evaluate", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path)]) == 2  # not a run directory: one line

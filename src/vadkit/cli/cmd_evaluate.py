@@ -13,6 +13,7 @@ from vadkit.evaluate.run import CUSTOM, DATASETS
 
 EXAMPLES = """\b
 Examples:
+  vadkit evaluate runs/rtfm-ucf                 # a run directory of `vadkit train`
   vadkit evaluate --scores run/scores.npz --dataset ucf-crime \\
       --annotations Temporal_Anomaly_Annotation.txt --frame-counts Test_Annotation.txt
   vadkit evaluate --scores run/scores.npz --dataset shanghaitech \\
@@ -22,10 +23,12 @@ Examples:
 """
 
 
-def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
+def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """The canonical dataset id (``ucf_crime`` -> ``ucf-crime``), or ``csv``."""
     from vadkit.errors import VadkitError
 
+    if value is None:
+        return None
     if value.lower() == CUSTOM:
         return CUSTOM
     try:
@@ -37,24 +40,22 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command(epilog=EXAMPLES)
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--scores",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Per-video scores: .npz / .json {id: scores}, or a run directory.",
+    help="Per-video scores: .npz / .json {id: scores} (or give a run directory as RUN_DIR).",
 )
 @click.option(
     "--dataset",
-    required=True,
     callback=_dataset,
     metavar="[" + "|".join(DATASETS) + "]",
     help="Dataset of the annotations (csv: your own interval CSV).",
 )
 @click.option(
     "--annotations",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Annotation file or folder in the dataset's published format.",
+    help="Annotation file or folder in the dataset's published format (a run: its recorded one).",
 )
 @click.option(
     "--frame-counts",
@@ -103,9 +104,8 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option(
     "--convention",
     type=click.Choice(list(CONVENTIONS)),
-    default="x16",
-    show_default=True,
-    help="x16: 16*T frames per video as published numbers; exact: true frame counts.",
+    help="x16 (default; a run: its recorded one): 16*T frames per video as published numbers; "
+    "exact: true frame counts.",
 )
 @click.option(
     "--snippet-length",
@@ -129,13 +129,15 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
     "--out",
     "-o",
     type=click.Path(path_type=Path),
-    help="JSON results [metrics.json beside the scores; an existing one needs --overwrite].",
+    help="JSON results [metrics.json beside the scores, RUN_DIR/evaluation.json for a run; "
+    "an existing one needs --overwrite].",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing metrics.json.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing results file.")
 def evaluate(
-    scores: Path,
-    dataset: str,
-    annotations: Path,
+    run_dir: Path | None,
+    scores: Path | None,
+    dataset: str | None,
+    annotations: Path | None,
     frame_counts: Path | None,
     split_file: Path | None,
     list_file: Path | None,
@@ -145,7 +147,7 @@ def evaluate(
     ped2_ids: str,
     one_based_inclusive: bool,
     store: Path | None,
-    convention: str,
+    convention: str | None,
     snippet_length: int,
     subset: bool,
     threshold: float,
@@ -153,7 +155,7 @@ def evaluate(
     out: Path | None,
     overwrite: bool,
 ) -> None:
-    """Score files + annotations -> a results table and a JSON file."""
+    """Score files + annotations (or a run directory) -> a results table and a JSON file."""
     import numpy as np
 
     from vadkit.errors import VadkitError
@@ -172,6 +174,29 @@ def evaluate(
         raise VadkitError(f"--snippet-length must be at least 1 frame, got {snippet_length}")
     if bootstrap < 0:
         raise VadkitError(f"--bootstrap must be 0 (none) or more resamples, got {bootstrap}")
+    if run_dir is None and scores is not None and (scores / "config.yaml").is_file():
+        run_dir = scores
+    if run_dir is not None:
+        _evaluate_run(
+            run_dir,
+            out=out,
+            overwrite=overwrite,
+            annotations=annotations,
+            dataset=dataset,
+            test_store=store,
+            convention=convention,
+            bootstrap=bootstrap,
+            threshold=threshold,
+            frame_counts=frame_counts,
+            split_file=split_file,
+            list_file=list_file,
+        )
+        return
+    missing = [f for f, v in (("--scores", scores), ("--dataset", dataset)) if v is None]
+    missing += ["--annotations"] if annotations is None else []
+    if missing:
+        raise VadkitError(f"give a run directory, or {', '.join(missing)} (see vadkit evaluate -h)")
+    convention = convention or "x16"
     target = out or (scores if scores.is_dir() else scores.parent) / "metrics.json"
     _check_target(target, default=out is None, overwrite=overwrite)
     per_video = load_scores(scores)
@@ -201,6 +226,24 @@ def evaluate(
     results = {"dataset": dataset, "convention": convention, "scores": str(scores), **results}
     click.echo(format_table(results))
     target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(target, results)
+    click.echo(f"wrote {target}")
+
+
+def _evaluate_run(run_dir: Path, *, out: Path | None, overwrite: bool, **given: object) -> None:
+    """``vadkit evaluate RUN_DIR``: the run's scores against the ground truth its config names."""
+    from vadkit.errors import VadkitError
+    from vadkit.io.atomic import atomic_write_json
+    from vadkit.train.rundir import evaluate_run, format_run_results
+
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "scores.npz").is_file():
+        raise VadkitError(f"{run_dir} is not a run directory (no config.yaml and scores.npz)")
+    # the training's own metrics.json stays as it was; a re-evaluation has its own file
+    target = out or run_dir / "evaluation.json"
+    _check_target(target, default=out is None, overwrite=overwrite)
+    args = {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
+    results = evaluate_run(run_dir, **args)
+    click.echo(format_run_results(results))
     atomic_write_json(target, results)
     click.echo(f"wrote {target}")
 
