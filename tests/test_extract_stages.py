@@ -239,3 +239,12 @@ def test_check_writable_helpers(tmp_path):
     with pytest.raises(VadkitError, match="is a folder"):
         check_writable_file(tmp_path, "scores file")
     assert check_writable_file(tmp_path / "out.json") == tmp_path / "out.json"
+
+
+def test_too_short_video_message_names_the_flags(tiny_input, tmp_path):
+    res = extract(tiny_input, tmp_path / "s", "efficientnet_lite0", random_init=True,
+                  options=ExtractOptions(snippet_length=6, frame_step=2, padding="drop"),
+                  progress=False)  # fmt: skip
+    ((vid, msg),) = res.failed
+    assert "--snippet-length 6" in msg and "--frame-step 2" in msg and "--padding drop" in msg
+    assert "clip_len" not in msg and "frame_step=" not in msg and str(tiny_input) in msg

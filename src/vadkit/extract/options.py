@@ -16,7 +16,7 @@ from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
 from vadkit.extract.transforms import CROP_COUNTS
 from vadkit.io.store import StoreInfo
-from vadkit.sampling import SnippetSpec, segment_indices, snippet_indices
+from vadkit.sampling import SnippetSpec, expected_T, segment_indices, snippet_indices
 
 __all__ = [
     "ExtractOptions",
@@ -148,6 +148,11 @@ def video_index(n_frames: int, config: PretrainedConfig, options: ExtractOptions
         raise VadkitError(
             f"{n_frames} frames: Sultani segments need at least one {length}-frame clip"
         )
+    if n_frames > 0 and expected_T(n_frames, spec) == 0:  # the message names the CLI flags
+        raise VadkitError(
+            f"{n_frames} frames, fewer than one snippet needs ({spec.span} frames for "
+            f"--snippet-length {spec.clip_len}, --frame-step {spec.frame_step}) with --padding drop"
+        )
     return np.asarray(snippet_indices(n_frames, spec))
 
 
@@ -161,6 +166,8 @@ def store_info(config: PretrainedConfig, options: ExtractOptions, weights_sha256
         "std": list(config.std),
         "channel_order": config.channel_order,
         "pooling": "mean over frames" if config.kind == "frame" else "none (clip network)",
+        # which snippets share a forward pass: the last float bits can depend on it
+        "batch_size": options.batch_size,
     }
     if options.n_segments:
         extra["segment_rule"] = options.segment_rule
@@ -183,9 +190,12 @@ def store_info(config: PretrainedConfig, options: ExtractOptions, weights_sha256
 
 
 def options_from_store(
-    info: StoreInfo, *, batch_size: int = 8, device: str = "cpu"
+    info: StoreInfo, *, batch_size: int | None = None, device: str = "cpu"
 ) -> ExtractOptions:
     """The :class:`ExtractOptions` that made a store (``store.info``), to encode more videos alike.
+
+    ``batch_size`` defaults to the one the store was made with (recorded since this version;
+    else 8, the default), so the features match the store's bit for bit.
 
     Raises
     ------
@@ -208,7 +218,7 @@ def options_from_store(
         padding="repeat_last" if segments else info.padding,  # type: ignore[arg-type]
         n_segments=segments,
         segment_rule=rule,  # type: ignore[arg-type]
-        batch_size=batch_size,
+        batch_size=int(batch_size or info.extra.get("batch_size", 8)),
         device=device,
     )
 
