@@ -297,9 +297,7 @@ def test_impossible_snippet_length_fails_before_reading_videos(tiny_video, tmp_p
         err = capsys.readouterr().err
         assert code == 2 and "--snippet-length 8" in err and err.count("\n") == 1
         assert "clip_len" not in err and "snippet_len" not in err
-        assert not (tmp_path / "s" / "features").exists() or not any(
-            (tmp_path / "s" / "features").iterdir()
-        )
+        assert not (tmp_path / "s").exists()
 
 
 def test_same_id_from_another_file_is_not_skipped_silently(two_videos, tmp_path):
@@ -329,8 +327,9 @@ def test_bad_options_fail_before_anything_is_written(tiny_video, tmp_path, capsy
     err = capsys.readouterr().err
     assert err.startswith("vadkit: error:") and err.count("\n") == 1 and "--frame-step" in err
     with pytest.raises(VadkitError, match="device 'nope' is not available"):
-        extract([InputItem("t", tiny_video)], tmp_path / "d", "efficientnet_lite0",
+        extract([InputItem("t", tiny_video)], tmp_path / "s", "efficientnet_lite0",
                 options=ExtractOptions(device="nope"), progress=False)  # fmt: skip
+    assert not (tmp_path / "s").exists()
 
 
 def test_overwrite_with_another_backbone_leaves_no_mixed_store(two_videos, tmp_path):

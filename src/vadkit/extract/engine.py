@@ -11,6 +11,7 @@ for a list of videos; a failing video is reported with its path and skipped, the
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -115,6 +116,7 @@ def extract(
     Returns an :class:`ExtractResult`; ``result.failed`` lists videos that could not be read.
     """
     options = options or ExtractOptions()
+    existed = Path(out).exists()
     plan = plan_extraction(
         inputs,
         out,
@@ -125,6 +127,21 @@ def extract(
         shard=shard,
         overwrite=overwrite,
     )
+    if plan.todo:  # the model is built only when there is work, and checked before any
+        try:
+            if encoder is None:
+                encoder = load_encoder(
+                    backbone, weights, device=options.device, random_init=random_init
+                )
+            if encoder.weights_sha256 != plan.info.weights_sha256:
+                raise VadkitError(
+                    f"the encoder given is not backbone {backbone!r} with these weights"
+                )
+            encoder.check_input(options)
+        except VadkitError:
+            if not existed:  # leave nothing behind: the store did not exist before this run
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     result = ExtractResult(store=None, skipped=list(plan.skipped))
     bar = _progress(len(plan.todo) + len(plan.skipped) + len(plan.conflicts), progress)
     bar.update(len(plan.skipped))
@@ -134,12 +151,6 @@ def extract(
             bar.write(f"failed: {vid}: {msg}", file=sys.stderr)
         bar.update(1)
     start = time.perf_counter()
-    if plan.todo and encoder is None:
-        encoder = load_encoder(backbone, weights, device=options.device, random_init=random_init)
-    if plan.todo:
-        if encoder.weights_sha256 != plan.info.weights_sha256:
-            raise VadkitError(f"the encoder given is not backbone {backbone!r} with these weights")
-        encoder.check_input(options)
     for item in plan.todo:
         claim = claim_video(out, item.id)
         if claim is None:
