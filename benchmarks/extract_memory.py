@@ -47,11 +47,12 @@ def main() -> None:
     args = ap.parse_args()
     from vadkit.datasets.synthetic import render_frames, write_video
 
-    tmp = Path(tempfile.mkdtemp(prefix="vadkit-mem-"))
     rows = []
-    for n in (args.frames, args.frames * args.factor):
-        video = write_video(tmp / f"v{n}.mp4", render_frames(n, (240, 320)))
-        rows.append(run(video, tmp / f"store{n}", args.backbone))
+    with tempfile.TemporaryDirectory(prefix="vadkit-mem-") as name:  # removed afterwards
+        tmp = Path(name)
+        for n in (args.frames, args.frames * args.factor):
+            video = write_video(tmp / f"v{n}.mp4", render_frames(n, (240, 320)))
+            rows.append(run(video, tmp / f"store{n}", args.backbone))
     print(f"backbone {args.backbone}, 240x320 synthetic video, torch threads 2")
     print(f"{'frames':>8} {'seconds':>8} {'peak MiB':>9}")
     for r in rows:

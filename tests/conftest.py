@@ -23,3 +23,23 @@ def shared_data() -> Path:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"CI=true but the real data folder {SHARED_DATA} is missing")
     pytest.skip(f"real data not available: {SHARED_DATA} does not exist (clone has no ../shared)")
+
+
+@pytest.fixture(scope="session")
+def synth_dataset(tmp_path_factory) -> Path:
+    """A small synthetic dataset (2 train + 2 test videos of 40 frames, 64x80) written once."""
+    from vadkit.datasets.synthetic import make_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synth-dataset")
+    make_synthetic_dataset(root, n_train=2, n_test=2, n_frames=40, size=(64, 80))
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth_store(synth_dataset, tmp_path_factory):
+    """``synth_dataset`` extracted once with real EfficientNet-Lite0 weights (read-only: copy it
+    before changing it)."""
+    from vadkit.extract.engine import extract
+
+    out = tmp_path_factory.mktemp("synth-store") / "store"
+    return extract(synth_dataset / "videos.csv", out, "efficientnet_lite0", progress=False).store

@@ -46,9 +46,39 @@ def test_probe_frame_folder_and_bad_files(tmp_path, capsys):
         Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(tmp_path / "clip" / f"{i:03d}.png")
     (tmp_path / "broken.mp4").write_bytes(b"not a video")
     assert main(["probe", str(tmp_path)]) == 3
-    out = capsys.readouterr().out
-    assert "clip" in out and " 3 " in out and "10x8" in out
-    assert "broken" in out and "failed:" in out
+    captured = capsys.readouterr()
+    assert "clip" in captured.out and " 3 " in captured.out and "10x8" in captured.out
+    assert "broken" in captured.err and "failed:" in captured.err  # failures go to stderr
+    assert "broken" not in captured.out
+
+
+def test_probe_finds_a_corrupt_jpeg_in_a_frame_folder(tmp_path, capsys):
+    """Defect: probe read only the first image and reported a damaged folder as fine."""
+    from helpers_media import write_frame_folder
+
+    paths = write_frame_folder(tmp_path / "clip", 5)
+    data = paths[3].read_bytes()
+    paths[3].write_bytes(data[: len(data) // 3])  # a JPEG cut short
+    assert main(["probe", str(tmp_path / "clip")]) == 3
+    captured = capsys.readouterr()
+    assert "failed:" in captured.err and "003.jpg" in captured.err
+    assert "failed" not in captured.out
+
+
+def test_broken_pipe_exits_quietly(tmp_path):
+    """Defect: `vadkit ... | head` ended with exit code 1 and a traceback."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vadkit.cli", "backbones"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_synth_and_probe(tmp_path, capsys):

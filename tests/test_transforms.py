@@ -218,3 +218,23 @@ def test_prepare_clips_real_configs():
     i3d = prepare_clips(np.full((1, 48, 85, 3), 255, np.uint8), I3D, crop="ten")
     assert i3d.shape == (10, 1, 3, 224, 224)
     torch.testing.assert_close(i3d, torch.full_like(i3d, (255 - 114.75) / 57.375))
+
+
+@pytest.mark.parametrize("crop", ["center", "five", "ten"])
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "c3d", "clip_vit_b16"])
+def test_crop_before_float_gives_the_float_pipeline_values(name, crop):
+    """uint8 crops then normalise == resize, normalise the whole frame, then crop (bit for bit)."""
+    from vadkit.backbones.registry import get_config
+    from vadkit.extract.transforms import crop_frames, normalize_input
+
+    config = get_config(name)
+    frames = np.random.default_rng(1).integers(0, 256, (2, 120, 160, 3), dtype=np.uint8)
+    x = normalize(resize_short(frames, config.resize_short, config.interpolation),
+                  config.mean, config.std, config.channel_order)  # fmt: skip
+    cut = {"center": lambda z: center_crop(z, config.input_size)[None],
+           "five": lambda z: five_crop(z, config.input_size),
+           "ten": lambda z: ten_crop(z, config.input_size)}[crop]  # fmt: skip
+    small = crop_frames(frames, config, crop)
+    assert small.dtype == torch.uint8 and small.shape[:2] == (len(cut(x)), 2)
+    assert torch.equal(normalize_input(small, config), cut(x))
+    assert torch.equal(prepare_clips(frames, config, crop), cut(x))

@@ -450,3 +450,26 @@ def test_atomic_failure_leaves_old_file_and_no_temp(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]
     with pytest.raises(VadkitError, match="does not exist"):
         atomic_write_text(tmp_path / "no" / "dir.txt", "x")
+
+
+def test_frame_stream_one_pass_equals_reader(tmp_path):
+    """FrameStream decodes once and knows count, fps and size at the end of that pass."""
+    from vadkit.io.stream import FrameStream
+
+    path = write_video(tmp_path / "v.mp4", 21, size=(48, 64), fps=25)
+    stream = FrameStream(path)
+    assert stream.n_frames is None
+    got = list(stream)
+    with open_video(path) as reader:
+        assert stream.meta == reader.meta
+        expected = reader.get_frames(range(21))
+    assert [i for i, _ in got] == list(range(21))
+    assert np.array_equal(np.stack([f for _, f in got]), expected)
+    with pytest.raises(VadkitError, match="read only once"):
+        list(stream)
+    arr = FrameStream(expected)  # arrays and iterators: same frames, count known when it can be
+    assert arr.n_frames == 21 and np.array_equal(np.stack([f for _, f in arr]), expected)
+    it = FrameStream(iter(expected), fps=25)
+    assert len(list(it)) == 21 and it.meta.n_frames == 21 and it.meta.fps == 25
+    with pytest.raises(VadkitError, match="uint8"):
+        list(FrameStream(iter([np.zeros((4, 4, 3), np.float32)])))

@@ -13,7 +13,7 @@ Examples:
   vadkit extract --backbone efficientnet_lite0 --input ped2/testing/frames --out stores/ped2
   vadkit extract --backbone i3d_r50 --weights i3d_r50_kinetics.pth --crop ten \\
       --input videos.csv --out stores/ucf-i3d --shard 0/4
-  vadkit extract --backbone c3d --weights c3d.pickle --segments 32 --input videos/ --out stores/c3d32
+  vadkit extract --backbone c3d --weights c3d.pickle --segments 32 --input videos/ -o stores/c3d32
 """
 
 
@@ -35,8 +35,11 @@ Examples:
 @click.option(
     "--crop", type=click.Choice(["center", "five", "ten"]), default="center", show_default=True
 )
-@click.option("--clip-len", type=POSITIVE, help="Frames per snippet [backbone clip length, or 16].")
-@click.option("--stride", type=POSITIVE, help="Frames between snippet starts [= clip length].")
+@click.option(
+    "--snippet-length", type=POSITIVE, help="Frames per snippet [backbone clip length, or 16]."
+)
+@click.option("--clip-len", type=POSITIVE, hidden=True, help="Old name of --snippet-length.")
+@click.option("--stride", type=POSITIVE, help="Frames between snippet starts [= snippet length].")
 @click.option(
     "--frame-step", type=POSITIVE, default=1, show_default=True, help="Frame step inside a snippet."
 )
@@ -68,6 +71,7 @@ def extract(
     weights: Path | None,
     random_init: bool,
     crop: str,
+    snippet_length: int | None,
     clip_len: int | None,
     stride: int | None,
     frame_step: int,
@@ -89,14 +93,20 @@ def extract(
     """
     import torch
 
+    from vadkit.errors import VadkitError
     from vadkit.extract.engine import ExtractOptions, parse_shard
     from vadkit.extract.engine import extract as run
 
+    if clip_len is not None and snippet_length not in (None, clip_len):
+        raise VadkitError(
+            f"--snippet-length {snippet_length} and --clip-len {clip_len}: give one "
+            "(--clip-len is the old name of --snippet-length)"
+        )
     if threads:
         torch.set_num_threads(threads)
     options = ExtractOptions(
         crop=crop,  # type: ignore[arg-type]
-        clip_len=clip_len,
+        snippet_length=snippet_length or clip_len,
         stride=stride,
         frame_step=frame_step,
         padding=padding,  # type: ignore[arg-type]
@@ -125,6 +135,11 @@ def extract(
         f"{len(result.failed)} failed; {result.frames} frames in {result.seconds:.1f} s "
         f"({fps:.1f} frames/s); store has {len(result.store or [])} videos"
     )
+    if result.claimed:
+        click.echo(
+            f"{len(result.claimed)} videos were being extracted by another process at the time "
+            "(run again after it ends to check)"
+        )
     if result.warnings:
         click.echo(
             f"{len(result.warnings)} videos decoded only in part; see {out / 'warnings.json'}"
@@ -153,12 +168,13 @@ def backbones() -> None:
 def probe(inputs: Path) -> None:
     """Print fps, frame count, size and duration of every video in INPUTS.
 
-    Videos that cannot be read are listed with the reason; the exit code is then 3.
+    Every frame is decoded (files) or read (frame folders), so a damaged frame is found.
+    Videos that cannot be read are listed on stderr with the reason; the exit code is then 3.
     Frame folders have no frame rate ("-").
     """
     from vadkit.errors import VadkitError
     from vadkit.io.inputs import list_inputs
-    from vadkit.io.video import open_video
+    from vadkit.io.video import FrameFolderReader, open_video
 
     def num(value: float | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
@@ -169,9 +185,12 @@ def probe(inputs: Path) -> None:
         try:
             with open_video(item.path, item.id) as reader:
                 m = reader.meta
+                if isinstance(reader, FrameFolderReader):  # files were decoded by the probe
+                    for _ in reader.iter_frames():
+                        pass
         except VadkitError as exc:
             failed += 1
-            click.echo(f"{item.id:<24} failed: {exc}")
+            click.echo(f"{item.id:<24} failed: {exc}", err=True)
             continue
         duration = None if m.duration is None else f"{m.duration:.2f}s"
         click.echo(
@@ -179,4 +198,5 @@ def probe(inputs: Path) -> None:
             f"{m.width}x{m.height}"
         )
     if failed:
+        click.echo(f"{failed} of the videos could not be read", err=True)
         raise click.exceptions.Exit(3)

@@ -7,6 +7,7 @@ code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -98,7 +99,36 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except BrokenPipeError:
+        # the reader went away (`vadkit ... | head`): not an error; silence the exit-time flush
+        _discard_stdout()
+        return 0
+    except SystemExit:
+        if _stdout_broken():  # click turned the broken pipe into exit code 1
+            _discard_stdout()
+            return 0
+        raise
     return code if isinstance(code, int) else 0
+
+
+def _stdout_broken() -> bool:
+    wrappers = tuple(
+        w
+        for w in (
+            getattr(click.utils, n, None) for n in ("_PacifyFlushWrapper", "PacifyFlushWrapper")
+        )
+        if isinstance(w, type)
+    )
+    return bool(wrappers) and isinstance(sys.stdout, wrappers)
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        stdout = getattr(sys.stdout, "wrapped", sys.stdout)
+        os.dup2(devnull, stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (e.g. captured in tests)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,75 +1,58 @@
-"""Extraction engine: videos -> FeatureStore, batched, resumable and sharded.
+"""Extraction engine: videos -> FeatureStore, batched, resumable, sharded, claim-safe.
 
-For each video: decode once, front to back; cut snippets (or fixed segments) by
-frame index; transform and crop; run the backbone in batches; write one atomic
-``.npy`` plus its entry. A failing video is reported with its path and skipped, the
-run goes on, and the result says which videos failed.
+The stages are public and usable alone (another engine, ``predict``):
+:func:`~vadkit.extract.plan.plan_extraction` (inputs, ids, resume; no model),
+:func:`~vadkit.extract.encoder.load_encoder` (once), :func:`~vadkit.extract.stages.read_frames`
+(one decoding pass per video), :func:`~vadkit.extract.stages.clip_batches` (fixed batches of
+uint8 crops), :meth:`Encoder.encode_batch`, and :func:`write_video`. :func:`extract` runs them
+for a list of videos; a failing video is reported with its path and skipped, the run goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import torch
 
-from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
-from vadkit.extract.transforms import CROP_COUNTS as CROPS
-from vadkit.io.inputs import InputItem, label_from_word
-from vadkit.io.store import FeatureStore, StoreInfo, StoreWriter
-from vadkit.sampling import SnippetSpec, pool_sultani, segment_indices, snippet_indices
+from vadkit.extract.encoder import Encoder, _encode, load_encoder
+from vadkit.extract.options import ExtractOptions, parse_shard, store_info, video_index
+from vadkit.extract.plan import claim_video, item_label, plan_extraction, source_of
+from vadkit.extract.stages import read_frames
+from vadkit.io.inputs import InputItem
+from vadkit.io.store import FeatureStore, StoreWriter, VideoEntry
+from vadkit.io.stream import FrameStream
+from vadkit.sampling import pool_sultani
+
+__all__ = [
+    "ExtractOptions",
+    "ExtractResult",
+    "extract",
+    "parse_shard",
+    "store_info",
+    "video_index",
+    "write_video",
+]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ExtractOptions:
-    """How to cut and encode videos. ``None`` means "the backbone's default".
-
-    clip_len : frames per snippet (3-D backbones default to their clip length,
-        2-D backbones pool per-frame features over 16 frames).
-    stride : frames between snippet starts (default ``clip_len``: non-overlapping).
-    frame_step : take every ``frame_step``-th frame inside a snippet.
-    padding : ``"repeat_last"`` (edge-pad the last partial snippet; T = ceil(n/stride),
-        the RTFM ShanghaiTech convention), ``"loop"`` (wrap to the video start) or
-        ``"drop"`` (drop it; T = floor for non-overlapping snippets).
-    n_segments : cut each video into this many fixed segments instead (32 for
-        Sultani / TACnet); ``segment_rule`` says how (``"sultani"``: 16-frame clips
-        averaged into segments by rounded linspace bounds, then L2-normalised;
-        ``"tacnet"``: 16 frames sampled per ``array_split`` segment).
-    batch_size : network inputs per forward pass (clips or frames, times crops).
-    """
-
-    crop: Literal["center", "five", "ten"] = "center"
-    clip_len: int | None = None
-    stride: int | None = None
-    frame_step: int = 1
-    padding: Literal["repeat_last", "loop", "drop"] = "repeat_last"
-    n_segments: int | None = None
-    segment_rule: Literal["sultani", "tacnet"] = "sultani"
-    batch_size: int = 8
-    device: str = "cpu"
-
-    def snippet_len(self, config: PretrainedConfig) -> int:
-        if self.clip_len:
-            return self.clip_len
-        return config.clip_len if config.kind == "clip" else 16
-
-
 @dataclass
 class ExtractResult:
+    """What a run did. ``claimed``: videos another process was extracting at the time."""
+
     store: FeatureStore | None
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id, message)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (id, message)
+    claimed: list[str] = field(default_factory=list)
     frames: int = 0
     seconds: float = 0.0
 
@@ -78,182 +61,36 @@ class ExtractResult:
         return not self.failed
 
 
-def parse_shard(text: str | None) -> tuple[int, int]:
-    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``; ``None`` -> ``(0, 1)``."""
-    if not text:
-        return 0, 1
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise VadkitError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
-    if not (n >= 1 and 0 <= i < n):
-        raise VadkitError(f"--shard {text!r}: need 0 <= I < N")
-    return i, n
-
-
-def store_info(config: PretrainedConfig, options: ExtractOptions, weights_sha256: str) -> StoreInfo:
-    """Store-level metadata recording exactly how features are made."""
-    length = options.snippet_len(config)
-    extra: dict[str, object] = {
-        "input_size": list(config.input_size),
-        "resize_short": config.resize_short,
-        "mean": list(config.mean),
-        "std": list(config.std),
-        "channel_order": config.channel_order,
-        "pooling": "mean over frames" if config.kind == "frame" else "none (clip network)",
-    }
-    if options.n_segments:
-        extra["segment_rule"] = options.segment_rule
-        if options.segment_rule == "sultani":
-            extra["segment_norm"] = "l2"
-    return StoreInfo(
-        backbone=config.name,
-        weights_sha256=weights_sha256,
-        dim=config.out_dim,
-        crops=CROPS[options.crop],
-        snippet_length=length,
-        stride=length if options.n_segments else (options.stride or length),
-        padding="segments" if options.n_segments else options.padding,
-        frame_step=options.frame_step,
-        n_segments=options.n_segments,
-        crop_mode=options.crop,
-        source="extract",
-        extra=extra,
+def write_video(
+    writer: StoreWriter, item: InputItem, feats: np.ndarray, frames: FrameStream
+) -> VideoEntry:
+    """Write one video's ``(T, crops, D)`` features and entry (source recorded absolute)."""
+    meta = frames.meta
+    return writer.add(
+        item.id,
+        feats,
+        source=source_of(item),
+        label=item_label(item),
+        cls=item.cls,
+        split=item.split,
+        n_frames=meta.n_frames,
+        fps=meta.fps,
     )
 
 
-class SnippetEncoder:
-    """Encodes the snippets of one video given as a ``(T, L)`` frame-index array.
-
-    Frames are decoded once, in order, and kept only while a later snippet still
-    needs them (loop padding keeps the first few alive). 2-D backbones encode each
-    needed frame once and average per snippet, so overlapping snippets cost nothing
-    extra.
-    """
-
-    def __init__(
-        self, model: torch.nn.Module, config: PretrainedConfig, options: ExtractOptions
-    ) -> None:
-        self.model = model
-        self.config = config
-        self.options = options
-        self.crops = CROPS[options.crop]
-
-    def _prepare(self, frames: np.ndarray) -> torch.Tensor:
-        from vadkit.extract.transforms import prepare_clips
-
-        return prepare_clips(frames, self.config, crop=self.options.crop)  # (crops, N, 3, H, W)
-
-    @torch.inference_mode()
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = []
-        bs = max(1, self.options.batch_size)
-        # channels_last roughly doubles 2-D convnet throughput on CPU
-        fmt = torch.channels_last if x.ndim == 4 else torch.contiguous_format
-        for i in range(0, x.shape[0], bs):
-            batch = x[i : i + bs].to(self.options.device).contiguous(memory_format=fmt)
-            out.append(self.model(batch).float().cpu())
-        return torch.cat(out)
-
-    def encode(
-        self, frames_iter: Iterator[tuple[int, np.ndarray]], index: np.ndarray
-    ) -> np.ndarray:
-        """``index`` (T, L) -> features ``(T, crops, D)`` float32."""
-        T, L = index.shape
-        per_chunk = max(1, self.options.batch_size // self.crops)
-        if self.config.kind == "frame":
-            per_chunk = max(1, per_chunk // L)
-        # last chunk that needs each frame: frames are freed after it
-        chunk_of = np.arange(T) // per_chunk
-        last_use: dict[int, int] = {}
-        for t in range(T):
-            for f in index[t]:
-                last_use[int(f)] = int(chunk_of[t])
-        window = _FrameWindow(frames_iter, last_use)
-        feats = np.empty((T, self.crops, self.config.out_dim), np.float32)
-        frame_feats: dict[int, torch.Tensor] = {}
-        for c, start in enumerate(range(0, T, per_chunk)):
-            rows = index[start : start + per_chunk]
-            need = np.unique(rows)
-            if self.config.kind == "frame":
-                todo = [int(f) for f in need if int(f) not in frame_feats]
-                if todo:
-                    x = self._prepare(window.get(todo))  # (crops, n, 3, H, W)
-                    n = x.shape[1]
-                    y = self._forward(x.reshape(self.crops * n, *x.shape[2:]))
-                    y = y.reshape(self.crops, n, -1)
-                    for j, f in enumerate(todo):
-                        frame_feats[f] = y[:, j]
-                for r, row in enumerate(rows):
-                    stack = torch.stack([frame_feats[int(f)] for f in row])  # (L, crops, D)
-                    feats[start + r] = stack.mean(0).numpy()
-                for f in [f for f in frame_feats if last_use[f] <= c]:
-                    del frame_feats[f]
-            else:
-                pos = {int(f): j for j, f in enumerate(need)}
-                x = self._prepare(window.get([int(f) for f in need]))  # (crops, n, 3, H, W)
-                sel = torch.as_tensor(np.vectorize(pos.get)(rows))  # (B, L)
-                clips = x[:, sel]  # (crops, B, L, 3, H, W)
-                clips = clips.permute(1, 0, 3, 2, 4, 5).reshape(-1, 3, L, *x.shape[-2:])
-                y = self._forward(clips).reshape(len(rows), self.crops, -1)
-                feats[start : start + len(rows)] = y.numpy()
-            window.release(c)
-        return feats
-
-
-class _FrameWindow:
-    """Sequential frame access for increasing index sets, with reuse of held frames."""
-
-    def __init__(self, frames: Iterator[tuple[int, np.ndarray]], last_use: dict[int, int]):
-        self._frames = frames
-        self._last_use = last_use
-        self._held: dict[int, np.ndarray] = {}
-        self._next = 0
-
-    def get(self, indices: Sequence[int]) -> np.ndarray:
-        top = max(indices)
-        while self._next <= top:
-            try:
-                i, frame = next(self._frames)
-            except StopIteration:
-                raise VadkitError(
-                    f"video ended after {self._next} frames, frame {top} was needed"
-                ) from None
-            if i in self._last_use:
-                self._held[i] = frame
-            self._next = i + 1
-        missing = [i for i in indices if i not in self._held]
-        if missing:
-            raise VadkitError(f"frame {missing[0]} could not be decoded")
-        return np.stack([self._held[i] for i in indices])
-
-    def release(self, chunk: int) -> None:
-        for i in [i for i in self._held if self._last_use[i] <= chunk]:
-            del self._held[i]
-
-
-def video_index(n_frames: int, config: PretrainedConfig, options: ExtractOptions) -> np.ndarray:
-    """Frame indices ``(T, L)`` of the snippets (or clips feeding segments) of a video."""
-
-    length = options.snippet_len(config)
-    if options.n_segments and options.segment_rule == "tacnet":
-        return np.asarray(
-            segment_indices(n_frames, options.n_segments, clip_len=length, rule="tacnet")
-        )
-    if options.n_segments:  # sultani: every full clip, pooled into segments afterwards
-        if n_frames < length:
-            raise VadkitError(
-                f"{n_frames} frames: Sultani segments need at least one {length}-frame clip"
-            )
-        spec = SnippetSpec(clip_len=length, stride=length, frame_step=1, padding="drop")
-    else:
-        spec = SnippetSpec(
-            clip_len=length,
-            stride=options.stride or length,
-            frame_step=options.frame_step,
-            padding=options.padding,
-        )
-    return np.asarray(snippet_indices(n_frames, spec))
+def encode_item(
+    item: InputItem, options: ExtractOptions, encoder: Encoder, on_batch: Callable[[], None]
+) -> tuple[np.ndarray, FrameStream]:
+    """Features of one input video (Sultani segments pooled) and its finished frame stream."""
+    frames = read_frames(item.path, item.id)
+    parts = []
+    for _, feats in _encode(frames, options, encoder):
+        parts.append(feats)
+        on_batch()
+    out = np.concatenate(parts)
+    if options.n_segments and options.segment_rule == "sultani":
+        out = pool_sultani(out, options.n_segments)
+    return out, frames
 
 
 def extract(
@@ -268,88 +105,61 @@ def extract(
     overwrite: bool = False,
     progress: bool = True,
     on_video: Callable[[str, str], None] | None = None,
+    encoder: Encoder | None = None,
 ) -> ExtractResult:
     """Extract features for every video of ``inputs`` into the store at ``out``.
 
-    ``inputs`` is anything :func:`vadkit.io.video.list_inputs` accepts (a video, a
-    frame folder, a folder of either, a list or CSV) or a list of ``InputItem``.
-    Finished videos are skipped (resume); ``shard=(i, n)`` takes every n-th video
-    starting at i. Returns an :class:`ExtractResult`; ``result.failed`` lists videos
-    that could not be read, with the reason.
+    ``inputs`` is anything :func:`vadkit.io.inputs.list_inputs` accepts (a video, a frame
+    folder, a folder of either, a list or CSV) or a list of ``InputItem``. Finished videos are
+    skipped (resume; the model is not even built when nothing is left); ``shard=(i, n)`` takes
+    every n-th video starting at i; videos another process is extracting are left to it.
+    Returns an :class:`ExtractResult`; ``result.failed`` lists videos that could not be read.
     """
-    from vadkit.backbones.fuse import fuse_batchnorm
-    from vadkit.backbones.registry import build_backbone
-    from vadkit.io.inputs import list_inputs
-    from vadkit.io.video import TruncatedVideoError, open_video
-
     options = options or ExtractOptions()
-    if options.crop not in CROPS:
-        raise VadkitError(f"crop {options.crop!r}: choose one of {', '.join(CROPS)}")
-    items = list(inputs) if isinstance(inputs, list | tuple) else list_inputs(inputs)
-    if not items:
-        raise VadkitError(f"no videos found in {inputs}")
-    for item in items:  # bad table cells fail now, before the model is loaded
-        _label(item)
-    model, config, sha = build_backbone(backbone, weights, random_init=random_init)
-    _check_options(options, config)
-    # fold BatchNorm into convs: same features (to float rounding), faster on CPU
-    try:
-        model = fuse_batchnorm(model).to(options.device)
-    except (RuntimeError, AssertionError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VadkitError(f"device {options.device!r} is not available: {first}") from None
-    if config.kind == "frame":
-        model.to(memory_format=torch.channels_last)
-    _check_clip_input(model, config, options)
-    writer = StoreWriter(out, store_info(config, options, sha), overwrite=overwrite)
-    mine = [it for k, it in enumerate(items) if k % shard[1] == shard[0]]
-    encoder = SnippetEncoder(model, config, options)
-    result = ExtractResult(store=None)
+    existed = Path(out).exists()
+    plan = plan_extraction(
+        inputs,
+        out,
+        backbone,
+        weights=weights,
+        random_init=random_init,
+        options=options,
+        shard=shard,
+        overwrite=overwrite,
+    )
+    if plan.todo:  # the model is built only when there is work, and checked before any
+        try:
+            if encoder is None:
+                encoder = load_encoder(
+                    backbone, weights, device=options.device, random_init=random_init
+                )
+            if encoder.weights_sha256 != plan.info.weights_sha256:
+                raise VadkitError(
+                    f"the encoder given is not backbone {backbone!r} with these weights"
+                )
+            encoder.check_input(options)
+        except VadkitError:
+            if not existed:  # leave nothing behind: the store did not exist before this run
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+    result = ExtractResult(store=None, skipped=list(plan.skipped))
+    bar = _progress(len(plan.todo) + len(plan.skipped) + len(plan.conflicts), progress)
+    bar.update(len(plan.skipped))
+    for vid, msg in plan.conflicts:
+        result.failed.append((vid, msg))
+        if progress:
+            bar.write(f"failed: {vid}: {msg}", file=sys.stderr)
+        bar.update(1)
     start = time.perf_counter()
-    bar = _progress(len(mine), progress)
-    for item in mine:
-        done = None if overwrite else writer.finished_entry(item.id)
-        if done is not None and done.source == str(item.path):
-            result.skipped.append(item.id)
-            bar.update(1)
-            continue
-        if done is not None:  # same id, another file: never skip or replace it silently
-            msg = (
-                f"{item.path}: video id {item.id!r} is already in the store from {done.source}; "
-                "give this video another id, or use --overwrite"
-            )
-            result.failed.append((item.id, msg))
-            if progress:
-                bar.write(f"failed: {item.id}: {msg}", file=sys.stderr)
+    for item in plan.todo:
+        claim = claim_video(out, item.id)
+        if claim is None:
+            result.claimed.append(item.id)
             bar.update(1)
             continue
         try:
-            try:
-                reader = open_video(item.path, item.id)
-            except TruncatedVideoError as exc:
-                # a damaged tail should not cost the whole video: use what decodes, say so
-                reader = open_video(item.path, item.id, strict=False)
-                warning = f"warning: {item.id}: {exc}; using the {reader.meta.n_frames} frames that decode"
-                log.info(warning)
-                if progress:
-                    bar.write(warning, file=sys.stderr)
-                result.warnings.append((item.id, str(exc)))
-            with reader:
-                meta = reader.meta
-                index = video_index(meta.n_frames, config, options)
-                feats = encoder.encode(reader.iter_frames(), index)
-            if options.n_segments and options.segment_rule == "sultani":
-                feats = pool_sultani(feats, options.n_segments)
-            writer.add(
-                item.id,
-                feats,
-                source=str(item.path),
-                label=_label(item),
-                cls=item.cls,
-                split=item.split,
-                n_frames=meta.n_frames,
-                fps=meta.fps,
-            )
+            feats, frames = encode_item(item, options, encoder, claim.touch)
+            write_video(plan.writer, item, feats, frames)
         except VadkitError as exc:
             msg = str(exc) if str(item.path) in str(exc) else f"{item.path}: {exc}"
             result.failed.append((item.id, msg))
@@ -359,10 +169,20 @@ def extract(
             if on_video:
                 on_video(item.id, f"failed: {msg}")
         else:
+            if frames.warning:  # a damaged tail: its decodable frames were used, say so
+                result.warnings.append((item.id, frames.warning))
+                if progress:
+                    bar.write(
+                        f"warning: {item.id}: {frames.warning}; used the "
+                        f"{frames.meta.n_frames} frames that decode",
+                        file=sys.stderr,
+                    )
             result.done.append(item.id)
-            result.frames += meta.n_frames
+            result.frames += frames.meta.n_frames
             if on_video:
                 on_video(item.id, "done")
+        finally:
+            claim.release()
         bar.update(1)
         elapsed = time.perf_counter() - start
         bar.set_postfix_str(f"{result.frames / max(elapsed, 1e-9):.1f} frames/s")
@@ -372,55 +192,8 @@ def extract(
     _write_report(
         Path(out), "warnings", shard, [{"id": v, "warning": m} for v, m in result.warnings]
     )
-    result.store = writer.finalize(order=[it.id for it in items])
+    result.store = plan.writer.finalize(order=[it.id for it in plan.items])
     return result
-
-
-def _check_options(options: ExtractOptions, config: PretrainedConfig) -> None:
-    """One-line errors for impossible sampling values, before anything is written."""
-
-    for name in ("clip_len", "stride", "n_segments"):
-        value = getattr(options, name)
-        if value is not None and value < 1:
-            raise VadkitError(f"{name.replace('_', '-')} must be >= 1, got {value}")
-    for name in ("frame_step", "batch_size"):
-        if getattr(options, name) < 1:
-            raise VadkitError(
-                f"{name.replace('_', '-')} must be >= 1, got {getattr(options, name)}"
-            )
-    length = options.snippet_len(config)
-    try:
-        SnippetSpec(length, options.stride or length, options.frame_step, options.padding)
-    except VadkitError as exc:
-        raise VadkitError(f"sampling options: {exc}") from None
-
-
-def _check_clip_input(
-    model: torch.nn.Module, config: PretrainedConfig, options: ExtractOptions
-) -> None:
-    """Fail before any video is read when the network cannot take the requested clips."""
-    if config.kind != "clip":
-        return
-    length = options.snippet_len(config)
-    x = torch.zeros(1, 3, length, *config.input_size, device=options.device)
-    try:
-        with torch.inference_mode():
-            model(x)
-    except VadkitError as exc:
-        raise VadkitError(f"--clip-len {length}: {exc}") from None
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise VadkitError(
-            f"backbone {config.name!r} cannot take {length}-frame clips "
-            f"(its clip length is {config.clip_len}): {first}"
-        ) from None
-
-
-def _label(item: InputItem) -> int | None:
-    """0/1 label from an input table cell (``0``/``1``/``normal``/``abnormal``/empty)."""
-    if item.label is None or isinstance(item.label, int):
-        return item.label
-    return label_from_word(str(item.label), f"input {item.path}")
 
 
 def _progress(total: int, enabled: bool):

@@ -32,9 +32,11 @@ __all__ = [
     "CROP_COUNTS",
     "CROP_ORDERS",
     "center_crop",
+    "crop_frames",
     "five_crop",
     "hflip",
     "normalize",
+    "normalize_input",
     "prepare_clips",
     "resize_short",
     "ten_crop",
@@ -218,6 +220,81 @@ def normalize(
     return y.flip(-3) if channel_order == "BGR" else y
 
 
+def _resize_uint8(x: torch.Tensor, size: int, interpolation: str) -> torch.Tensor:
+    """:func:`resize_short` of ``(N, 3, H, W)`` uint8 frames, kept uint8 (the same values)."""
+    h, w = x.shape[-2:]
+    out = (int(size), int(size * w / h)) if h <= w else (int(size * h / w), int(size))
+    if out == (h, w) or x.shape[0] == 0:
+        return x if out == (h, w) else torch.empty((0, 3, *out), dtype=torch.uint8)
+    kw = (
+        {"antialias": True, "align_corners": False}
+        if interpolation in ("bilinear", "bicubic")
+        else {}
+    )
+    try:
+        return F.interpolate(x, size=out, mode=interpolation, **kw)
+    except (RuntimeError, NotImplementedError):  # no uint8 kernel: rounded, as resize_short
+        y = F.interpolate(x.float(), size=out, mode=interpolation, **kw)
+        return y.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def crop_frames(
+    frames: Frames,
+    config: PretrainedConfig,
+    crop: Literal["center", "five", "ten"] = "center",
+) -> torch.Tensor:
+    """Resize and crop decoded frames as ``config`` prescribes, staying uint8.
+
+    The first half of :func:`prepare_clips`: cropping before converting to float keeps the
+    data small (a crop is a fraction of a frame) and gives exactly the values
+    :func:`prepare_clips` computes, since normalisation acts on each pixel alone.
+
+    Parameters
+    ----------
+    frames : (N, H, W, 3) uint8 RGB, as the video readers return.
+    config : the backbone's :class:`~vadkit.backbones.config.PretrainedConfig`.
+    crop : ``"center"`` (1 crop), ``"five"`` or ``"ten"`` (torchvision order).
+
+    Returns
+    -------
+    (crops, N, 3, h, w) uint8 tensor with ``(h, w) = config.input_size``; finish with
+    :func:`normalize_input`.
+    """
+    if crop not in CROP_COUNTS:
+        raise VadkitError(f"crop {crop!r}: choose one of {', '.join(CROP_COUNTS)}")
+    if config.interpolation not in _INTERPOLATIONS:
+        raise VadkitError(
+            f"interpolation {config.interpolation!r}: choose one of {', '.join(_INTERPOLATIONS)}"
+        )
+    x = to_tensor(frames)
+    if x.dtype != torch.uint8:
+        raise VadkitError(f"crop_frames needs uint8 frames, got {x.dtype}")
+    x = _resize_uint8(x, config.resize_short, config.interpolation)
+    h, w = _pair(config.input_size, "crop")
+    H, W = _check_fits(x, h, w)
+    boxes = {
+        "tl": (0, 0),
+        "tr": (0, W - w),
+        "bl": (H - h, 0),
+        "br": (H - h, W - w),
+        "center": (int(round((H - h) / 2.0)), int(round((W - w) / 2.0))),
+    }
+    if crop == "center":
+        out = _crop(x, *boxes["center"], h, w)[None]
+    else:
+        order = CROP_ORDERS["torchvision"]
+        out = torch.stack([_crop(x, *boxes[name], h, w) for name in order])
+        if crop == "ten":
+            flipped = x.flip(-1)
+            out = torch.cat([out, torch.stack([_crop(flipped, *boxes[n], h, w) for n in order])])
+    return out.contiguous()
+
+
+def normalize_input(crops: torch.Tensor, config: PretrainedConfig) -> torch.Tensor:
+    """uint8 crops ``(..., 3, h, w)`` -> normalised float32 in ``config.channel_order``."""
+    return normalize(crops.float(), config.mean, config.std, config.channel_order)
+
+
 def prepare_clips(
     frames: Frames,
     config: PretrainedConfig,
@@ -225,8 +302,10 @@ def prepare_clips(
 ) -> torch.Tensor:
     """Turn decoded frames into backbone input, exactly as ``config`` prescribes.
 
-    Resize the short side to ``config.resize_short`` (with ``config.interpolation``), normalise with ``config.mean`` / ``config.std``,
-    reorder channels to ``config.channel_order``, and cut ``config.input_size`` crops.
+    Resize the short side to ``config.resize_short`` (with ``config.interpolation``), cut
+    ``config.input_size`` crops (:func:`crop_frames`, still uint8), then normalise with
+    ``config.mean`` / ``config.std`` and reorder channels to ``config.channel_order``
+    (:func:`normalize_input`).
 
     Parameters
     ----------
@@ -238,15 +317,14 @@ def prepare_clips(
     -------
     (crops, N, 3, H, W) float32 tensor with ``(H, W) = config.input_size``.
     """
-    if crop not in CROP_COUNTS:
-        raise VadkitError(f"crop {crop!r}: choose one of {', '.join(CROP_COUNTS)}")
-    x = resize_short(frames, config.resize_short, config.interpolation)
-    # Normalise once before cropping: the ten crops overlap, so this is cheaper than per crop.
-    x = normalize(x, config.mean, config.std, config.channel_order)
-    if crop == "center":
-        out = center_crop(x, config.input_size)[None]
-    elif crop == "five":
-        out = five_crop(x, config.input_size)
-    else:
-        out = ten_crop(x, config.input_size)
-    return out.contiguous()
+    x = to_tensor(frames)
+    if x.dtype != torch.uint8:  # float frames: the float path (resize, normalise, crop)
+        if crop not in CROP_COUNTS:
+            raise VadkitError(f"crop {crop!r}: choose one of {', '.join(CROP_COUNTS)}")
+        x = resize_short(x, config.resize_short, config.interpolation)
+        x = normalize(x, config.mean, config.std, config.channel_order)
+        if crop == "center":
+            return center_crop(x, config.input_size)[None].contiguous()
+        fn = five_crop if crop == "five" else ten_crop
+        return fn(x, config.input_size).contiguous()
+    return normalize_input(crop_frames(frames, config, crop), config).contiguous()

@@ -24,6 +24,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_writable_dir",
+    "check_writable_file",
 ]
 
 
@@ -121,3 +123,57 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
         np.save(fh, array, allow_pickle=False)
 
     return atomic_write(path, write)
+
+
+def check_writable_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Fail early, in one line, when ``path`` cannot be a folder this process writes into.
+
+    ``path`` may not exist yet: then its nearest existing ancestor must be a writable folder
+    (it is created later). Checked by creating and removing a temporary file, which also
+    catches read-only mounts and permission rules that ``os.access`` misses.
+
+    Parameters
+    ----------
+    path : the folder that will be written.
+    what : what it is, for the message (``"store"``, ``"run folder"``).
+
+    Returns
+    -------
+    Path : ``path``.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():  # dangling link: mkdir through it would fail
+            raise VadkitError(f"{what} {path}: {probe} is a broken symbolic link")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "" if probe == path else f" ({probe} is a file)"
+        raise VadkitError(f"{what} {path} is not a folder{where}; choose another path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vadkit-write-check.", dir=probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise VadkitError(
+            f"{what} {path} cannot be written ({probe}: {reason}); "
+            "choose another path or fix its permissions"
+        ) from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path
+
+
+def check_writable_file(path: str | os.PathLike, what: str = "output file") -> Path:
+    """Fail early, in one line, when the file ``path`` cannot be (re)written atomically.
+
+    The file is written by :func:`atomic_write` (a temporary file in its folder, then a rename),
+    so what matters is that ``path`` is not a folder and that its folder is writable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise VadkitError(f"{what} {path} is a folder, not a file; choose a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    check_writable_dir(parent, f"folder of {what} {path}:")
+    return path

@@ -7,6 +7,7 @@ with a ``path`` column and optional ``id``, ``label``, ``class``, ``split`` colu
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,40 @@ def _read_txt(spec: Path) -> list[InputItem]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        p = Path(line)
-        items.append(_entry(p if p.is_absolute() else spec.parent / p, f"{spec}:{lineno}"))
+        where = f"{spec}:{lineno}"
+        items.append(_entry(_listed_path(line, spec.parent, where), where))
     return items
+
+
+_WINDOWS_DRIVE = re.compile(r"^(?:[A-Za-z]:)?[\\/]")
+
+
+def _listed_path(text: str, base: Path, where: str) -> Path:
+    """The path a list line or CSV cell names: POSIX as is; Windows (``\\``, ``C:\\``) mapped.
+
+    Relative paths are relative to the list's folder. A Windows path (backslashes or a drive
+    letter) cannot exist here as written: its ``/`` form is tried, then its tail parts below
+    the list's folder (``C:\\data\\videos\\01.avi`` -> ``videos/01.avi``, then ``01.avi``).
+    """
+    text = text.strip().strip('"')
+    windows = "\\" in text or bool(re.match(r"^[A-Za-z]:", text))
+    if not windows:
+        p = Path(text)
+        return p if p.is_absolute() else base / p
+    parts = [q for q in re.split(r"[\\/]+", re.sub(r"^[A-Za-z]:", "", text)) if q]
+    candidates = []
+    if not _WINDOWS_DRIVE.match(text):
+        candidates.append(base.joinpath(*parts))  # relative: videos\01.avi
+    candidates += [base.joinpath(*parts[k:]) for k in range(len(parts))]
+    candidates = list(dict.fromkeys(candidates))
+    for cand in candidates:
+        if cand.exists():
+            return cand
+    tried = ", ".join(str(c) for c in candidates)
+    raise VadkitError(
+        f"{where}: {text} (a Windows path) does not exist here: tried {tried}; "
+        "put the list next to the videos or write the paths relative to it"
+    )
 
 
 _CSV_COLUMNS = {
@@ -83,9 +115,8 @@ def _read_csv(spec: Path) -> list[InputItem]:
             where = f"{spec}:{reader.line_num}"
             if rel is None:
                 raise VadkitError(f"{where}: empty path")
-            p = Path(rel)
             vid = cols.pop("id", None)
-            items.append(_entry(p if p.is_absolute() else spec.parent / p, where, vid, **cols))
+            items.append(_entry(_listed_path(rel, spec.parent, where), where, vid, **cols))
     return items
 
 

@@ -6,7 +6,9 @@ Frames are addressed by 0-based integer index and come out as ``(H, W, 3)`` uint
 
 Frame counts of video files are counted by decoding (``probe``): header counts are wrong for
 some AVIs and for streams with edit lists or variable frame rate, and the snippet count of every
-feature store depends on this number.
+feature store depends on this number. :class:`vadkit.io.stream.FrameStream` decodes a video once, front to back,
+and knows the count (and the frame rate, and whether the file was cut short) at the end of that
+same pass: what extraction uses.
 """
 
 from __future__ import annotations
