@@ -16,7 +16,6 @@ the installed distribution's file list (``importlib.metadata``) without importin
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import logging
 import os
 import pickle
@@ -88,10 +87,13 @@ def read_checkpoint(path: Path) -> dict[str, np.ndarray]:
     """
     try:
         with open(path, "rb") as fh:
-            obj = NumpyOnlyUnpickler(io.BufferedReader(fh)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+            obj = NumpyOnlyUnpickler(fh).load()
+    except OSError as exc:
+        raise VadkitError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a refused global or any malformed pickle
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VadkitError(
-            f"cannot read checkpoint {path}: {exc} (vadkit unpickles numpy arrays only)"
+            f"cannot read checkpoint {path}: {reason} (vadkit unpickles numpy arrays only)"
         ) from None
     if not isinstance(obj, dict) or set(obj) != {"params", "batch_stats"}:
         keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
