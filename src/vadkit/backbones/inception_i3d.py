@@ -197,7 +197,7 @@ class InceptionI3d(nn.Module):
         what :meth:`forward` returns.
     """
 
-    # 2x faster on CPU than contiguous (benchmarks/i3d_speed.py); the extractor uses it
+    # faster on CPU than contiguous (benchmarks/i3d_speed.py --layouts); the extractor uses it
     prefers_channels_last_3d = True
 
     def __init__(self, endpoint: str = "mixed_5c") -> None:

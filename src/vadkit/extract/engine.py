@@ -447,7 +447,7 @@ def _check_clip_input(
 
 
 def _format_3d(model: torch.nn.Module) -> torch.memory_format:
-    """channels_last_3d for clip networks that run faster in it (Inception-I3D: 2x on CPU)."""
+    """channels_last_3d for clip networks that run faster in it (benchmarks/i3d_speed.py)."""
     if getattr(model, "prefers_channels_last_3d", False):
         return torch.channels_last_3d
     return torch.contiguous_format
