@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ``../shared/data`` beside the clone; VADKIT_SHARED_DATA points elsewhere (e.g. from a
+# git worktree that does not sit beside ``shared``).
+SHARED_DATA = Path(
+    os.environ.get("VADKIT_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture(scope="session")

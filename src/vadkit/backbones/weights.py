@@ -76,11 +76,13 @@ def load_weights_into(
     path: Path,
     config: PretrainedConfig,
     convert: Callable[[Path], Mapping[str, torch.Tensor]] | None = None,
+    sha256: str | None = None,
 ) -> str:
     """Load ``path`` into ``model`` with strict key and shape matching; return its sha256.
 
     ``convert`` maps a file in a published layout (e.g. a pickle) to a state_dict
-    with the module's own key names.
+    with the module's own key names; ``sha256``, when the caller already hashed the
+    file, saves reading it again.
     """
     state = dict(convert(path)) if convert is not None else read_state_dict(path)
     own = model.state_dict()
@@ -100,7 +102,7 @@ def load_weights_into(
             f"{tuple(state[k].shape)}, expected {tuple(own[k].shape)} ({len(bad)} keys differ)"
         )
     model.load_state_dict(state, strict=True)
-    return sha256_file(path)
+    return sha256 or sha256_file(path)
 
 
 def with_bn_counters(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

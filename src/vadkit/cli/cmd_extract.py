@@ -59,6 +59,10 @@ Examples:
 @click.option(
     "--batch-size", type=POSITIVE, default=8, show_default=True, help="Network inputs per pass."
 )
+@click.option(
+    "--endpoint",
+    help="Feature layer of backbones that offer several (i3d_kinetics400: mixed_5c, mixed_4f, logits).",
+)
 @click.option("--threads", type=POSITIVE, help="torch CPU threads.")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--shard", help="I/N: process every N-th video starting at I (0-based).")
@@ -79,6 +83,7 @@ def extract(
     segments: int | None,
     segment_rule: str,
     batch_size: int,
+    endpoint: str | None,
     threads: int | None,
     device: str,
     shard: str | None,
@@ -114,6 +119,7 @@ def extract(
         segment_rule=segment_rule,  # type: ignore[arg-type]
         batch_size=batch_size,
         device=device,
+        endpoint=endpoint,
     )
     result = run(
         input_,
@@ -152,14 +158,16 @@ def extract(
 @click.command()
 def backbones() -> None:
     """List feature backbones, their input and the weights file each expects."""
-    from vadkit.backbones.registry import get_config, list_backbones
+    from vadkit.backbones.registry import get_config, installed_weights, list_backbones
 
     for name in list_backbones():
         c = get_config(name)
         clip = f"{c.clip_len}-frame clips" if c.kind == "clip" else "per frame, pooled"
+        found = installed_weights(name)
+        where = f"installed, {found}" if found else c.weights_source
         click.echo(
             f"{name:<20} {c.out_dim:>5}-d  {c.input_size[0]}x{c.input_size[1]} {clip:<20} "
-            f"weights: {c.weights_file} ({c.weights_source})"
+            f"weights: {c.weights_file} ({where})"
         )
 
 

@@ -131,13 +131,19 @@ def extract(
         try:
             if encoder is None:
                 encoder = load_encoder(
-                    backbone, weights, device=options.device, random_init=random_init
+                    backbone,
+                    weights,
+                    device=options.device,
+                    random_init=random_init,
+                    endpoint=options.endpoint,
                 )
             if encoder.weights_sha256 != plan.info.weights_sha256:
                 raise VadkitError(
                     f"the encoder given is not backbone {backbone!r} with these weights"
                 )
             encoder.check_input(options)
+            # what the backbone says about itself (feature layer, weights cache) joins the recipe
+            plan.writer.add_extra(getattr(encoder.model, "store_extra", None) or {})
         except VadkitError:
             if not existed:  # leave nothing behind: the store did not exist before this run
                 shutil.rmtree(out, ignore_errors=True)

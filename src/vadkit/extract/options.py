@@ -63,6 +63,8 @@ class ExtractOptions:
     batch_size : network inputs per forward pass (clips or frames, times crops). It also
         fixes which snippets share a batch, so results do not depend on who runs them.
     device : torch device of the network.
+    endpoint : feature layer of backbones that offer several (``i3d_kinetics400``:
+        ``mixed_5c`` by default, ``mixed_4f``, ``logits``); recorded in the store.
     prefetch : decode and crop the next frames in a second thread while the network runs.
         ``None`` (default) turns it on for clip (3-D) backbones only, where it measured
         faster on 2 CPU cores; frame backbones measured slower with it.
@@ -78,6 +80,7 @@ class ExtractOptions:
     batch_size: int = 8
     device: str = "cpu"
     prefetch: bool | None = None
+    endpoint: str | None = None
     clip_len: InitVar[int | None] = None
 
     def __post_init__(self, clip_len: int | None) -> None:
@@ -169,6 +172,8 @@ def store_info(config: PretrainedConfig, options: ExtractOptions, weights_sha256
         # which snippets share a forward pass: the last float bits can depend on it
         "batch_size": options.batch_size,
     }
+    if options.endpoint:
+        extra["endpoint"] = options.endpoint
     if options.n_segments:
         extra["segment_rule"] = options.segment_rule
         if options.segment_rule == "sultani":
@@ -220,6 +225,7 @@ def options_from_store(
         segment_rule=rule,  # type: ignore[arg-type]
         batch_size=int(batch_size or info.extra.get("batch_size", 8)),
         device=device,
+        endpoint=info.extra.get("endpoint"),  # type: ignore[arg-type]
     )
 
 

@@ -103,7 +103,9 @@ def plan_extraction(
         raise VadkitError(f"no videos found in {inputs}")
     for item in items:  # bad table cells fail now, before anything is written
         item_label(item)
-    config, sha = weights_identity(backbone, weights, random_init=random_init)
+    config, sha = weights_identity(
+        backbone, weights, random_init=random_init, endpoint=options.endpoint
+    )
     check_options(options, config)
     check_writable_dir(out, "store")
     info = store_info(config, options, sha)

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,12 @@ class StoreWriter:
         except OSError as exc:
             raise VadkitError(f"cannot create store {self.path}: {exc}") from exc
         atomic_write_json(self.path / RECIPE, info.to_dict())
+
+    def add_extra(self, extra: dict[str, object]) -> None:
+        """Record more about how the features are made (``info.extra``) before videos land."""
+        if extra:
+            self.info = replace(self.info, extra={**self.info.extra, **extra})
+            atomic_write_json(self.path / RECIPE, self.info.to_dict())
 
     def _clear(self) -> None:
         """Remove every video, the manifest and run reports of a store being replaced."""
