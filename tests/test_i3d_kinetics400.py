@@ -206,13 +206,26 @@ def test_endpoints_are_options() -> None:
         build_backbone("c3d", random_init=True, endpoint="fc7")
 
 
-def test_store_records_endpoint_and_recipe() -> None:
-    from vadkit.extract.engine import ExtractOptions, store_info
+def test_store_records_endpoint_and_recipe(tmp_path: Path) -> None:
+    from helpers_media import write_frame_folder
 
-    options = ExtractOptions(crop="five", endpoint="mixed_4f")
-    model, config, sha = build_backbone("i3d_kinetics400", random_init=True, endpoint="mixed_4f")
-    info = store_info(config, options, sha, model.store_extra)
+    from vadkit.extract import ExtractOptions, extract
+    from vadkit.io.store import FeatureStore
+
+    write_frame_folder(tmp_path / "v", 16, size=(32, 40))
+    options = ExtractOptions(crop="five", endpoint="mixed_4f", snippet_length=16)
+    extract(
+        tmp_path / "v",
+        tmp_path / "s",
+        "i3d_kinetics400",
+        random_init=True,
+        options=options,
+        progress=False,
+    )
+    store = FeatureStore.open(tmp_path / "s")
+    info = store.info
     assert info.dim == 832 and info.crops == 5 and info.snippet_length == 16
+    assert store.load("v").shape == (1, 5, 832)
     extra = info.extra
     assert extra["endpoint"] == "mixed_4f" and extra["pooling"].startswith("Mixed_4f")
     assert extra["mean"] == extra["std"] == [127.5] * 3
