@@ -27,6 +27,7 @@ LAYERS = {
     "train": 4,
     "viz": 5,
     "report": 5,
+    "bench": 5,
     "cli": 6,
 }
 

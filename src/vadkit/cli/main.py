@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "probe": ("vadkit.cli.cmd_extract:probe", "Print fps, frame count and duration of videos."),
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
+    "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
 }
 
 EXAMPLES = """\b
