@@ -18,7 +18,8 @@ __all__ = ["FLOW_FEATURES", "N_DIRECTIONS", "flow_cell_features", "compute_flow"
 
 N_DIRECTIONS = 8
 #: per-cell descriptor: mean speed, peak speed (of 4x4 sub-cells), share of moving pixels,
-#: then the mean speed carried by each of 8 flow directions (a magnitude-weighted histogram).
+#: then the mean speed carried by each of 8 flow directions (a magnitude-weighted histogram;
+#: ``dirK`` is centred on K * 45 degrees in image coordinates: dir0 right, dir2 down).
 FLOW_FEATURES: tuple[str, ...] = ("mean_speed", "peak_speed", "moving_share") + tuple(
     f"dir{k}" for k in range(N_DIRECTIONS)
 )
@@ -65,7 +66,8 @@ def _cell_features(flow: np.ndarray, grid: tuple[int, int], scale: float) -> np.
     dx, dy = flow[..., 0] / scale, flow[..., 1] / scale
     mag = np.sqrt(dx * dx + dy * dy)
     ang = np.arctan2(dy, dx)
-    bins = ((ang + np.pi) / (2 * np.pi) * N_DIRECTIONS).astype(np.int64) % N_DIRECTIONS
+    # bin k is centred on angle k * 45 degrees: 0 = +x (right), 2 = +y (down), 4 = left, 6 = up
+    bins = np.rint(ang / (2 * np.pi / N_DIRECTIONS)).astype(np.int64) % N_DIRECTIONS
     planes = [mag, (mag > _MOVING).astype(np.float32)]
     planes += [np.where(bins == k, mag, 0) for k in range(N_DIRECTIONS)]
     mean = _block_means(np.stack(planes, axis=-1).astype(np.float32), gh, gw)
