@@ -127,10 +127,30 @@ def test_motion_learns_per_cell_normality_not_fast_is_abnormal():
 
     x = np.abs(RNG.normal(0, 0.1, size=(300, 2, 2, len(FLOW_FEATURES)))).astype(np.float32)
     x[:, 0, 0, :] += 5.0
-    sc = MotionScorer(MotionConfig(features=("mean_speed",))).fit(x)
+    sc = MotionScorer(MotionConfig(mode="robust_z", features=("mean_speed",))).fit(x)
     usual, still = x[:5].copy(), x[:5].copy()
     still[:, 0, 0, :] = 0.0
     assert np.all(sc.score(still) > 5 * sc.score(usual).max())
+
+
+def test_motion_speed_ratio_undoes_perspective():
+    # normal walkers: 4 px/frame in the near cell (0, 0), 1 px/frame in the far cell (0, 1);
+    # both cells fully moving whenever visited (share 1), visited in every frame
+    from vadkit.methods.oneclass.flow import FLOW_FEATURES
+
+    i_speed, i_share = FLOW_FEATURES.index("mean_speed"), FLOW_FEATURES.index("moving_share")
+    x = np.zeros((400, 1, 2, len(FLOW_FEATURES)), np.float32)
+    x[:, 0, 0, i_speed] = RNG.normal(4.0, 0.2, 400)
+    x[:, 0, 1, i_speed] = RNG.normal(1.0, 0.05, 400)
+    x[..., i_share] = 1.0
+    sc = MotionScorer(MotionConfig(prior=0.0)).fit(x)
+    np.testing.assert_allclose(sc.walker_speed_[0], [4.0, 1.0], atol=0.05)
+    near, far = np.zeros((1, 1, 2, len(FLOW_FEATURES)), np.float32), None
+    far = near.copy()
+    near[0, 0, 0, i_speed] = 4.0  # a normal walker near the camera
+    far[0, 0, 1, i_speed] = 4.0  # the same pixel speed far away: 4x the normal speed there
+    assert sc.score(far)[0] == pytest.approx(4.0, rel=0.05)
+    assert sc.score(near)[0] == pytest.approx(1.0, rel=0.05)
 
 
 def test_flow_features_measure_a_known_translation():

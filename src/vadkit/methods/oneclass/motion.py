@@ -2,14 +2,21 @@
 
 Input: :func:`vadkit.methods.oneclass.flow.flow_cell_features` arrays ``(N, rows, cols, F)``
 (per frame and cell: mean and peak speed, share of moving pixels, speed per direction).
-Fit, on normal frames only, per cell and feature: the median ``center_`` and the spread
-``scale_`` = (``quantile`` of the normal values - median), floored at ``scale_floor`` times
-the median spread of that feature over all cells (so a cell that normal people rarely
-cross does not turn every visit into an alarm). Score: per cell the mean over features of
-the normalised deviation ``|x - center| / scale`` (only ``x > center`` when
-``two_sided=False``), then the mean of the ``top_cells`` largest cells of the frame.
-Nothing says "fast is abnormal": a cell is abnormal when it leaves what the normal videos
-did in that cell, in whichever statistic.
+Two normal models, both fitted on normal frames only:
+
+``mode="speed_ratio"`` (default): per cell, the typical speed of what moves there in normal
+video, ``walker_speed_`` = median over the normal frames where at least ``moving_min`` of the
+cell moves of (mean speed / moving share), shrunk towards the median over all cells with the
+weight of ``prior`` frames (cells that normal traffic rarely crosses get the global value, not
+noise). Cell score = mean speed / ``walker_speed_``: motion relative to what normally moves
+*there*, which undoes perspective (people far away move fewer pixels).
+
+``mode="robust_z"``: per cell and statistic, the median ``center_`` and spread ``scale_``
+(``quantile`` minus the median, floored at ``scale_floor`` times the median spread over cells);
+cell score = mean over the chosen statistics of ``|x - center| / scale`` (only ``x > center``
+when ``two_sided=False``).
+
+Frame score: the mean of the ``top_cells`` largest cell scores.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ __all__ = ["MotionConfig", "MotionScorer"]
 
 @dataclass(frozen=True)
 class MotionConfig:
+    mode: str = "speed_ratio"  # or "robust_z" (see the module docstring)
+    moving_min: float = 0.2  # speed_ratio: share of moving pixels for a cell to count as visited
+    prior: float = 100.0  # speed_ratio: shrinkage weight (frames) towards the global speed
     quantile: float = 0.99  # normal spread = this quantile minus the median, per cell
     scale_floor: float = 0.5  # spread floor, times the median spread over cells
     two_sided: bool = True  # also flag values below the normal centre
@@ -53,6 +63,22 @@ class MotionScorer(OneClassScorer):
 
     def _fit(self, x: np.ndarray) -> None:
         c = self.config
+        if c.mode == "speed_ratio":
+            self._select(x)  # shape check
+            speed = x[..., FLOW_FEATURES.index("mean_speed")]
+            share = x[..., FLOW_FEATURES.index("moving_share")]
+            visited = share >= c.moving_min
+            ratio = np.where(visited, speed / np.maximum(share, 1e-6), np.nan)
+            n = visited.sum(axis=0)
+            glob = float(np.nanmedian(ratio)) if visited.any() else float(speed.mean() + 1e-6)
+            filled = np.where(n > 0, ratio, glob)  # all-NaN columns: any value, weight 0
+            cell = np.nanmedian(np.where(np.isnan(ratio) & (n > 0), np.nan, filled), axis=0)
+            walker = (n * cell + c.prior * glob) / (n + c.prior)
+            self.walker_speed_ = np.maximum(walker, 1e-6).astype(np.float32)
+            self.grid_ = np.asarray(x.shape[1:3])
+            return
+        if c.mode != "robust_z":
+            raise VadkitError(f"motion: mode {c.mode!r}: choose 'speed_ratio' or 'robust_z'")
         if not 0.5 < c.quantile < 1:
             raise VadkitError(f"motion: quantile must be in (0.5, 1), got {c.quantile}")
         x = self._select(x)
@@ -65,11 +91,14 @@ class MotionScorer(OneClassScorer):
     def cell_scores(self, features: np.ndarray) -> np.ndarray:
         """Per-cell deviation ``(N, rows, cols)``."""
         self._check_fitted("cell_scores")
-        x = self._select(self._check(features, "cell_scores"))
+        f = self._check(features, "cell_scores")
+        x = self._select(f)
         if tuple(x.shape[1:3]) != tuple(self.grid_):
             raise VadkitError(
                 f"motion: fitted on a {tuple(self.grid_)} grid, got {tuple(x.shape[1:3])}"
             )
+        if self.config.mode == "speed_ratio":
+            return f[..., FLOW_FEATURES.index("mean_speed")] / self.walker_speed_
         z = (x - self.center_) / self.scale_
         z = np.abs(z) if self.config.two_sided else np.maximum(z, 0)
         return z.mean(axis=-1)
