@@ -14,7 +14,12 @@ def benchmark() -> None:
     """Standard benchmark protocols, end to end from a dataset folder."""
 
 
-@benchmark.command("ucsd")
+@benchmark.command(
+    "ucsd",
+    epilog="""\b
+Example:
+  vadkit benchmark ucsd --data ped2 --out runs/ped2 --docs docs/benchmarks.md""",
+)
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset root.")
 @click.option(
     "--out",

@@ -49,6 +49,7 @@ Examples:
   vadkit backbones
   vadkit probe ped2/testing/frames
   vadkit synth --out data/synth
+  vadkit benchmark ucsd --data ped2 --out runs/benchmark-ped2 --docs docs/benchmarks.md
 """
 
 
