@@ -72,6 +72,19 @@ def test_cli_end_to_end_and_rerun_replaces_only_the_block(mini, tmp_path):
     assert without_timings(second) == without_timings(first)
 
 
+def test_fusion_of_motion_and_appearance_on_the_generated_layout(mini, tmp_path):
+    from vadkit.bench.ucsd import UCSDBenchConfig, run_ucsd_benchmark
+
+    cfg = UCSDBenchConfig(grid=(4, 4), short_side=64, store_backbones=("no_such_backbone",))
+    doc = run_ucsd_benchmark(mini, tmp_path, cfg, log=lambda m: None)
+    rows = {r["name"]: r for r in doc["rows"]}
+    assert doc["headline"] == "fusion" and doc["skipped_backbones"] == ["no_such_backbone"]
+    assert rows["appearance"]["pixel"]["videos"] == 1
+    assert rows["fusion"]["micro_auc"] >= 0.9 and rows["fusion (no smoothing)"]["sigma"] == 0
+    # the threshold is calibrated on held-out normal frames: at most ~5% of them above it
+    assert all(r["heldout_far"] <= 0.05 + 1e-9 for r in doc["rows"])
+
+
 def test_cli_user_error_exits_2(tmp_path, capsys):
     assert main(["benchmark", "ucsd", "--data", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -113,7 +113,7 @@ def motion_rows(
     row = Row(
         name="motion",
         kind="learned",
-        note="per-cell robust normal model of flow statistics",
+        note=f"per-cell normal model of flow ({config.motion.mode})",
         test={v: scorer.score(flow[f"test/{v}"]) for v in layout.test},
         heldout={v: scorer.score(flow[f"train/{v}"]) for v in held_ids},
     )
