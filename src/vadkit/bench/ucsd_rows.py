@@ -122,7 +122,26 @@ def motion_rows(
     )
     scorer.calibrate_scores(np.concatenate(list(row.heldout.values())), config.false_alarm_rate)
     row.extra["scorer"] = scorer
-    return [base, row]
+    # a learned baseline: knn on the whole frame's flow-cell vector
+    from dataclasses import replace
+
+    from vadkit.methods.oneclass.knn import KNNScorer
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1)
+
+    knn = KNNScorer(replace(config.knn, l2_normalize=False)).fit(
+        np.concatenate([flat(flow[f"train/{v}"]) for v in fit_ids])
+    )
+    flow_knn = Row(
+        name="flow-cell knn",
+        kind="learned baseline",
+        note="knn on the frame's vector of all flow-cell statistics",
+        test={v: knn.score(flat(flow[f"test/{v}"])) for v in layout.test},
+        heldout={v: knn.score(flat(flow[f"train/{v}"])) for v in held_ids},
+        ablate_smoothing=False,
+    )
+    return [base, flow_knn, row]
 
 
 def appearance_row(
