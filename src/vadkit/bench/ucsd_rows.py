@@ -175,15 +175,18 @@ def appearance_row(
     scorer = PatchKNNScorer(config.patch).fit(np.concatenate(list(train.values())))
     test_maps = {v: maps("test", v, p, 1) for v, p in layout.test.items()}
     log(f"appearance maps: {len(train)} fit + {len(test_maps)} test videos ({d})")
+    patches = {v: scorer.patch_scores(m) for v, m in test_maps.items()}  # once, for both uses
     row = Row(
         name="appearance",
         kind="learned",
         note=f"patch_knn on {config.spatial_backbone} {config.spatial_stage} maps",
-        test={v: scorer.score(m) for v, m in test_maps.items()},
+        test={v: p.reshape(len(p), -1).max(axis=1) for v, p in patches.items()},
         heldout={v: scorer.score(maps("train", v, layout.train[v], 1)) for v in held_ids},
     )
     row.pixel = pixel_metrics(
-        layout, lambda v, size: scorer.score_maps(test_maps[v], size), config.pixel_downsample
+        layout,
+        lambda v, size: scorer.maps_from_patch_scores(patches[v], size),
+        config.pixel_downsample,
     )
     return row
 

@@ -70,11 +70,15 @@ class PatchKNNScorer(OneClassScorer):
 
     def score_maps(self, features: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """Per-pixel scores ``(N, H, W)`` float32: patch distances upsampled to ``size``."""
+        return self.maps_from_patch_scores(self.patch_scores(features), size)
+
+    def maps_from_patch_scores(self, patch_scores: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """:meth:`score_maps` from :meth:`patch_scores` already computed, ``(N, h, w)``."""
         import cv2
 
         h, w = size
-        out = np.empty((len(features), h, w), np.float32)
-        for i, m in enumerate(self.patch_scores(features)):
+        out = np.empty((len(patch_scores), h, w), np.float32)
+        for i, m in enumerate(patch_scores):
             up = cv2.resize(m.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
             s = self.config.map_sigma
             out[i] = cv2.GaussianBlur(up, (0, 0), s) if s > 0 else up
