@@ -28,6 +28,7 @@ LAYERS = {
     "viz": 6,
     "report": 6,
     "protocols": 6,
+    "bench": 6,
     "cli": 7,
 }
 

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("vadkit.cli.cmd_extract:probe", "Print fps, frame count and duration of videos."),
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
+    "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
 }
 
 EXAMPLES = """\b
@@ -51,6 +52,7 @@ Examples:
   vadkit backbones
   vadkit probe ped2/testing/frames
   vadkit synth --out data/synth
+  vadkit benchmark ucsd --data ped2 --out runs/benchmark-ped2 --docs docs/benchmarks.md
 """
 
 

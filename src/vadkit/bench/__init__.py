@@ -1,0 +1,1 @@
+"""Benchmark protocols run end to end from a dataset folder (layer of viz/report)."""

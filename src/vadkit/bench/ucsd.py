@@ -1,0 +1,192 @@
+"""The one-class protocol on a UCSD-layout dataset: fit on normal training videos, score tests.
+
+Steps (every cache under ``out/cache`` so reruns are fast):
+
+1. flow cell features of every video (:mod:`vadkit.methods.oneclass.flow`);
+2. optional spatial maps (EfficientNet-Lite0 ``stride8``) and FeatureStores of registered
+   backbones through :func:`vadkit.extract.engine.extract` (snippet length 1 for 2-D ones);
+3. the training videos are split (seeded) into *fit* and *held-out* videos: scorers are fitted
+   on the fit videos; held-out normal scores give each scorer's z-normalisation (for fusion)
+   and its threshold at the target false-alarm rate. No test label is used for any choice;
+4. micro / macro frame AUC, pixel AUC where masks exist, a results JSON, score curves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
+from vadkit.bench.ucsd_rows import Row, appearance_row, motion_rows, store_knn_row
+from vadkit.evaluate.metrics import frame_auc_macro, frame_auc_micro, per_video_auc
+from vadkit.methods.oneclass.fusion import fuse, smooth, threshold_at_far
+from vadkit.methods.oneclass.knn import KNNConfig
+from vadkit.methods.oneclass.motion import MotionConfig
+from vadkit.methods.oneclass.patch_knn import PatchKNNConfig
+
+__all__ = ["UCSDBenchConfig", "run_ucsd_benchmark", "split_training"]
+
+
+@dataclass(frozen=True)
+class UCSDBenchConfig:
+    """Every choice of the protocol, fixed before looking at any test label."""
+
+    grid: tuple[int, int] = (8, 12)  # flow cells (rows, columns)
+    flow_method: str = "farneback"  # or "dis"
+    flow_resize: float = 1.0  # frames resized by this before the flow
+    sigma: float = 5.0  # temporal Gaussian smoothing, frames
+    heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)
+    seed: int = 0
+    false_alarm_rate: float = 0.05  # threshold target on held-out normal frames
+    appearance: bool = True  # patch_knn on spatial maps (+ fusion with motion)
+    spatial_backbone: str = "efficientnet_lite0"
+    spatial_stage: str = "stride8"
+    short_side: int = 160  # frames resized to this short side for the spatial maps
+    train_frame_step: int = 2  # every n-th training frame for appearance features
+    store_backbones: tuple[str, ...] = ("efficientnet_lite0", "i3d_kinetics400")
+    pixel_downsample: int = 4  # pixel AUC on masks and maps subsampled by this
+    headline: str = "fusion"  # the row reported as the result (falls back to "motion")
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    patch: PatchKNNConfig = field(default_factory=PatchKNNConfig)
+    knn: KNNConfig = field(default_factory=KNNConfig)
+
+
+def split_training(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Seeded split of training video ids into (fit, held-out); both non-empty when >= 2 ids."""
+    if len(ids) < 2:
+        return list(ids), list(ids)
+    n_out = min(len(ids) - 1, max(1, round(fraction * len(ids))))
+    out = set(np.random.default_rng(seed).choice(len(ids), n_out, replace=False).tolist())
+    return [v for i, v in enumerate(ids) if i not in out], [
+        v for i, v in enumerate(ids) if i in out
+    ]
+
+
+def _evaluate(labels: dict[str, np.ndarray], scores: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = {"micro_auc": frame_auc_micro(labels, scores)}
+    per = per_video_auc(labels, scores)
+    out["macro_auc"] = frame_auc_macro(labels, scores) if per else None
+    out["macro_videos"] = len(per)
+    out["per_video_auc"] = per
+    return out
+
+
+def _finish_row(
+    row: Row, name: str, layout: UCSDLayout, sigma: float, far: float, state: dict[str, Any]
+) -> dict[str, Any]:
+    test = {v: smooth(x, sigma) for v, x in row.test.items()}
+    held = np.concatenate([smooth(x, sigma) for x in row.heldout.values()])
+    res = _evaluate({v: layout.labels[v] for v in test}, test)
+    thr = threshold_at_far(held, far)
+    res.update(
+        name=name,
+        kind=row.kind,
+        note=row.note,
+        sigma=sigma,
+        threshold=thr,
+        heldout_far=float(np.mean(held > thr)),
+        pixel=row.pixel,
+    )
+    state[name] = test
+    return res
+
+
+def _fusion(rows: dict[str, Row], parts: list[str]) -> Row:
+    """z-normalise each part with its raw held-out normal scores, then sum."""
+    stats = {}
+    for p in parts:
+        h = np.concatenate(list(rows[p].heldout.values()))
+        stats[p] = (float(h.mean()), float(h.std()))
+    held_ids = list(rows[parts[0]].heldout)
+    return Row(
+        name="fusion",
+        kind="learned",
+        note=" + ".join(parts) + ", each z-normalised on held-out normal videos",
+        test={v: fuse({p: rows[p].test[v] for p in parts}, stats) for v in rows[parts[0]].test},
+        heldout={v: fuse({p: rows[p].heldout[v] for p in parts}, stats) for v in held_ids},
+    )
+
+
+def run_ucsd_benchmark(
+    data: str | Path,
+    out: str | Path,
+    config: UCSDBenchConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the protocol on the dataset at ``data``; write ``out/results.json`` and figures.
+
+    Returns
+    -------
+    dict : the results JSON (rows, headline, layout notes, timings).
+    """
+    from vadkit.backbones.registry import list_backbones
+    from vadkit.bench.ucsd_report import write_outputs
+
+    config = config or UCSDBenchConfig()
+    out = Path(out)
+    t0 = time.perf_counter()
+    layout = find_ucsd_layout(data)
+    fit_ids, held_ids = split_training(list(layout.train), config.heldout_fraction, config.seed)
+    log(
+        f"{len(layout.train)} training videos ({len(fit_ids)} fit, {len(held_ids)} held out), "
+        f"{len(layout.test)} test videos; {len(layout.gt_without_frames)} ground-truth entries "
+        "without frames"
+    )
+    timings: dict[str, float] = {}
+    rows: list[Row] = []
+    t = time.perf_counter()
+    rows += motion_rows(layout, fit_ids, held_ids, config, out / "cache", log)
+    timings["motion"] = time.perf_counter() - t
+    if config.appearance:
+        t = time.perf_counter()
+        rows.append(appearance_row(layout, fit_ids, held_ids, config, out / "cache", log))
+        timings["appearance"] = time.perf_counter() - t
+    skipped: list[str] = []
+    known = set(list_backbones())
+    for bb in config.store_backbones:
+        if bb not in known:
+            skipped.append(bb)
+            continue
+        t = time.perf_counter()
+        rows.append(store_knn_row(layout, fit_ids, held_ids, config, bb, out / "cache", log))
+        timings[f"store_{bb}"] = time.perf_counter() - t
+
+    by_name = {r.name: r for r in rows}
+    if "motion" in by_name and "appearance" in by_name:
+        by_name["fusion"] = _fusion(by_name, ["motion", "appearance"])
+    state: dict[str, np.ndarray] = {}
+    results = []
+    for name, row in by_name.items():
+        if row.ablate_smoothing:
+            results.append(
+                _finish_row(
+                    row, f"{name} (no smoothing)", layout, 0.0, config.false_alarm_rate, state
+                )
+            )
+        results.append(_finish_row(row, name, layout, config.sigma, config.false_alarm_rate, state))
+    headline = config.headline if config.headline in state else "motion"
+    timings["total"] = time.perf_counter() - t0
+    doc = {
+        "dataset": str(layout.root),
+        "ground_truth": str(layout.gt_file),
+        "n_train": len(layout.train),
+        "fit_videos": fit_ids,
+        "heldout_videos": held_ids,
+        "n_test": len(layout.test),
+        "n_test_frames": int(sum(len(v) for v in layout.labels.values())),
+        "gt_without_frames": layout.gt_without_frames,
+        "test_without_gt": layout.test_without_gt,
+        "mask_videos": layout.mask_ids,
+        "config": asdict(config),
+        "headline": headline,
+        "rows": results,
+        "skipped_backbones": skipped,
+        "timings_s": timings,
+    }
+    write_outputs(doc, state, layout, out)
+    return doc
