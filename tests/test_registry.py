@@ -21,7 +21,8 @@ WEAK = ["mil", "rtfm", "s3r", "anm", "tacnet"]
 
 def test_the_five_weak_methods_are_registered_in_order():
     assert list_methods("weak")[:5] == WEAK
-    assert list_methods("one-class") == []
+    assert list_methods("one-class") == ["knn", "patch_knn", "motion", "autoencoder"]
+    assert list_methods("full") == ["aed_t"]
     assert method_entry("rtfm").module == "vadkit.methods.rtfm"
 
 
@@ -63,8 +64,8 @@ def test_register_by_module_path_imports_lazily_and_checks_names():
             get_method("dc_bad")
         with pytest.raises(VadkitError, match="already registered"):
             register_method("dc", "x", "A", "B")
-        with pytest.raises(VadkitError, match="kind 'full' is not one of weak, one-class"):
-            register_method("dc2", "x", "A", "B", kind="full")
+        with pytest.raises(VadkitError, match="kind 'semi' is not one of weak, one-class, full"):
+            register_method("dc2", "x", "A", "B", kind="semi")
     finally:
         unregister_method("dc")
         unregister_method("dc_bad")

@@ -126,4 +126,9 @@ def train(
             f"{config_file}: no 'method:' key; choose one of {', '.join(list_methods('weak'))}"
         )
     method = get_method(cfg["method"])
+    if method.kind != "weak":
+        raise VadkitError(
+            f"{config_file}: method {method.name!r} is {method.kind}; `vadkit train` trains the "
+            f"weakly-supervised methods ({', '.join(list_methods('weak'))}) for now"
+        )
     train_run(cfg, method, out, overwrite=overwrite, where=str(config_file), echo=click.echo)

@@ -31,7 +31,7 @@ __all__ = [
 
 #: What a method learns from. ``"weak"``: video-level labels (trained by ``vadkit.train``);
 #: ``"one-class"``: normal videos only (registered here later, with their own fit).
-KINDS = ("weak", "one-class")
+KINDS = ("weak", "one-class", "full")
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _available_hint() -> list[str]:
     return out or ["(none installed)"]
 
 
-# --- the weakly-supervised methods (issue 12); one-class scorers get kind="one-class" ---
+# --- the weakly-supervised methods: video labels ---
 register_method(
     "mil",
     "vadkit.methods.mil",
@@ -197,5 +197,48 @@ register_method(
     "vadkit.methods.tacnet",
     "TACnetConfig",
     "TACnetModel",
-    summary="TACnet: temporal-aware contrastive network",
+    summary="TACnet: temporal attention clustering network (attention MIL + k-means)",
 )
+
+# --- fully supervised: frame labels and classes ---
+register_method(
+    "aed_t",
+    "vadkit.methods.aed_t",
+    "AedTConfig",
+    "AedTModel",
+    kind="full",
+    summary="Wan et al. 2021 (LAD2000): ConvLSTM over I3D windows, class and regression heads",
+)
+
+# --- one-class scorers: normal videos only (scikit-learn style fit / score estimators) ---
+for _name, _module, _config, _scorer, _summary in (
+    (
+        "knn",
+        "vadkit.methods.oneclass.knn",
+        "KNNConfig",
+        "KNNScorer",
+        "kNN distance, k-center coreset",
+    ),
+    (
+        "patch_knn",
+        "vadkit.methods.oneclass.patch_knn",
+        "PatchKNNConfig",
+        "PatchKNNScorer",
+        "per-patch nearest-neighbour distance on spatial feature maps",
+    ),
+    (
+        "motion",
+        "vadkit.methods.oneclass.motion",
+        "MotionConfig",
+        "MotionScorer",
+        "per-cell optical-flow normality learned on normal video",
+    ),
+    (
+        "autoencoder",
+        "vadkit.methods.autoencoder",
+        "AutoencoderConfig",
+        "AutoencoderScorer",
+        "space-time-embedding autoencoder: reconstruction error and centroid distances",
+    ),
+):
+    register_method(_name, _module, _config, _scorer, kind="one-class", summary=_summary)

@@ -1,18 +1,19 @@
-"""One-class scorers by name, imported lazily (folded into the methods registry at merge)."""
+"""The frame/snippet one-class scorers of this package by name (a view of the methods registry)."""
 
 from __future__ import annotations
 
 import importlib
 
 from vadkit.errors import VadkitError
+from vadkit.methods.registry import list_methods, method_entry
 
 __all__ = ["ONECLASS_SCORERS", "get_scorer_class", "build_scorer"]
 
-#: name -> "module:class"
+#: name -> "module:class", from the one methods registry (kind "one-class", this package)
 ONECLASS_SCORERS: dict[str, str] = {
-    "knn": "vadkit.methods.oneclass.knn:KNNScorer",
-    "patch_knn": "vadkit.methods.oneclass.patch_knn:PatchKNNScorer",
-    "motion": "vadkit.methods.oneclass.motion:MotionScorer",
+    name: f"{e.module}:{e.model_class}"
+    for name in list_methods("one-class")
+    if (e := method_entry(name)).module.startswith("vadkit.methods.oneclass.")
 }
 
 
