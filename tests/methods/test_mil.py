@@ -227,7 +227,7 @@ def test_bad_batch_order(labels):
 def test_config_from_dict():
     cfg = MILConfig.from_dict({"feature_dim": 1024, "lr": 0.001})
     assert (cfg.feature_dim, cfg.lr, cfg.hidden1) == (1024, 0.001, 512)
-    with pytest.raises(VadkitError, match="unknown key.*'lrr'.*valid keys: feature_dim"):
+    with pytest.raises(VadkitError, match="unknown key.*lrr.*valid keys: feature_dim"):
         MILConfig.from_dict({"lrr": 1})
     with pytest.raises(VadkitError, match="dropout"):
         MILConfig(dropout=1.5)

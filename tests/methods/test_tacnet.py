@@ -338,7 +338,7 @@ def test_bad_batch_order():
 
 
 def test_bad_config():
-    with pytest.raises(VadkitError, match="unknown key.*'attention'.*valid keys"):
+    with pytest.raises(VadkitError, match="unknown key.*attention.*valid keys"):
         TACnetConfig.from_dict({"attention": "gate"})
     with pytest.raises(VadkitError, match="attention_type"):
         TACnetConfig(attention_type="soft")

@@ -10,12 +10,11 @@ learned linear projection to the nearest multiple (:func:`grid_input_dim`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vadkit.errors import VadkitError
+from vadkit.methods.config import config_from_dict
 
 __all__ = ["AedTConfig", "grid_input_dim"]
 
@@ -119,13 +118,4 @@ class AedTConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AedTConfig:
         """Config from a mapping; unknown keys raise `VadkitError` listing the valid ones."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(names))
-        if unknown:
-            raise VadkitError(
-                f"AedTConfig: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(names)}"
-            )
-        try:
-            return cls(**dict(d))
-        except (TypeError, ValueError) as exc:
-            raise VadkitError(f"AedTConfig: {exc}") from None
+        return config_from_dict(cls, d)

@@ -8,10 +8,11 @@ numbers use ``--test-split-size 28``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from vadkit.errors import VadkitError
+from vadkit.methods.config import config_from_dict
 
 __all__ = ["OPTIMIZERS", "AnmConfig"]
 
@@ -101,13 +102,7 @@ class AnmConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnmConfig:
         """Build a config from a mapping; unknown keys are a :class:`VadkitError`."""
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise VadkitError(
-                f"AnmConfig: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}"
-            )
-        return cls(**data)
+        return config_from_dict(cls, data)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

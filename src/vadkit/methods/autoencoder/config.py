@@ -10,10 +10,11 @@ is published the default is vadkit's and the comment says so.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from vadkit.errors import VadkitError
+from vadkit.methods.config import config_from_dict
 
 __all__ = ["SCHEDULERS", "SCORE_KINDS", "AutoencoderConfig"]
 
@@ -97,14 +98,7 @@ class AutoencoderConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AutoencoderConfig:
         """Build a config from a mapping; unknown keys are a :class:`VadkitError`."""
-        valid = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise VadkitError(
-                f"AutoencoderConfig: unknown key(s) {', '.join(unknown)}; "
-                f"valid keys: {', '.join(valid)}"
-            )
-        return cls(**data)
+        return config_from_dict(cls, data)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

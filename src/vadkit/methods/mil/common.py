@@ -7,10 +7,8 @@ Candidates for ``methods/base.py`` once it exists.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -21,7 +19,6 @@ from vadkit.sampling import pool_segments, segment_bounds_linspace
 __all__ = [
     "check_features",
     "check_labels",
-    "config_from_dict",
     "pool_batch",
     "require",
     "segment_of_snippet",
@@ -29,28 +26,6 @@ __all__ = [
 
 
 C = TypeVar("C")
-
-
-def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
-    """Build the frozen config ``cls`` from a mapping; unknown keys are a :class:`VadkitError`.
-
-    Lists given for tuple-valued fields (YAML has no tuples) are turned into tuples.
-    """
-    name = cls.__name__
-    if not isinstance(data, Mapping):
-        raise VadkitError(f"{name}: expected a mapping of settings, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise VadkitError(
-            f"{name}: unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"valid keys: {', '.join(fields)}"
-        )
-    kwargs = {
-        k: tuple(v) if isinstance(fields[k].default, tuple) and isinstance(v, list) else v
-        for k, v in data.items()
-    }
-    return cls(**kwargs)
 
 
 def require(ok: bool, message: str) -> None:

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vadkit.methods.mil.common import config_from_dict, require
+from vadkit.methods.config import config_from_dict
+from vadkit.methods.mil.common import require
 
 __all__ = ["MILConfig"]
 

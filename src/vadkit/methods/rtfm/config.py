@@ -9,31 +9,13 @@ tests can use small networks.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from vadkit.errors import VadkitError
+from vadkit.methods.config import config_from_dict, config_to_dict
 
-__all__ = ["RTFMConfig", "config_from_dict"]
-
-C = TypeVar("C")
-
-
-def config_from_dict(cls: type[C], d: Mapping[str, Any]) -> C:
-    """Build the frozen config ``cls`` from ``d``; unknown keys are a one-line `VadkitError`."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(set(d) - set(names))
-    if unknown:
-        raise VadkitError(
-            f"{cls.__name__}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(names)}"
-        )
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise VadkitError(f"{cls.__name__}: {exc}") from None
+__all__ = ["RTFMConfig"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +77,4 @@ class RTFMConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), the inverse of `from_dict`."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        return config_to_dict(self)

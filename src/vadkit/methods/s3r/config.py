@@ -9,12 +9,11 @@ fields here so that tests can use small networks.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vadkit.methods.rtfm.config import config_from_dict
+from vadkit.methods.config import config_from_dict, config_to_dict
 
 __all__ = ["S3RConfig"]
 
@@ -103,6 +102,4 @@ class S3RConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tuples as lists), the inverse of `from_dict`."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        return config_to_dict(self)
