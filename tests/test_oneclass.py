@@ -90,7 +90,7 @@ def _maps(n: int, anomalous: bool):
 
 
 def test_patch_knn_frame_scores_and_pixel_maps():
-    from vadkit.evaluate.metrics import pixel_auc
+    from vadkit.evaluate.pixel import pixel_auc
 
     train, _ = _maps(60, False)
     normal, _ = _maps(30, False)

@@ -72,7 +72,7 @@ def pixel_metrics(layout: UCSDLayout, maps: Callable[[str, tuple[int, int]], np.
 
     ``maps(video_id, (h, w))`` gives ``(n, h, w)`` score maps; masks are subsampled by ``ds``.
     """
-    from vadkit.evaluate.metrics import pixel_auc, pixel_level_auc_ucsd
+    from vadkit.evaluate.pixel import pixel_auc, pixel_level_auc_ucsd
 
     if layout.masks is None:
         return None

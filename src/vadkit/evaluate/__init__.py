@@ -31,10 +31,10 @@ _HOME = {
     "load_scores": "run",
     "per_class_auc": "metrics",
     "per_video_auc": "metrics",
-    "pixel_auc": "metrics",
-    "pixel_level_auc_ucsd": "metrics",
+    "pixel_auc": "pixel",
+    "pixel_level_auc_ucsd": "pixel",
     "roc_auc_from_curve": "metrics",
-    "ucsd_pixel_fpr_tpr": "metrics",
+    "ucsd_pixel_fpr_tpr": "pixel",
     "video_auc": "metrics",
 }
 
