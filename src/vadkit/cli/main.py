@@ -52,6 +52,10 @@ Examples:
   vadkit backbones
   vadkit probe ped2/testing/frames
   vadkit synth --out data/synth
+  vadkit train --config configs/rtfm/ucf_crime.yaml --train stores/ucf-train \\
+      --test stores/ucf-test -o runs/rtfm
+  vadkit evaluate runs/rtfm
+  vadkit holdout synth --out data/actions
   vadkit benchmark ucsd --data ped2 --out runs/benchmark-ped2 --docs docs/benchmarks.md
 """
 
