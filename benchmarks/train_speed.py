@@ -184,55 +184,51 @@ def main() -> None:
     if args.quick:
         args.max_t, args.score_t = min(args.max_t, 48), min(args.score_t, 64)
     torch.set_num_threads(args.threads)
-    rows = []
+    print(f"threads {args.threads}, steps {args.steps} (medians), scoring "
+          f"{args.score_videos} videos x T={args.score_t}")  # fmt: skip
+    print(" | ".join(HEAD), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="vadkit-train-speed-"))
     try:
         for name in names:
-            method = get_method(name)
-            cfg = method.build_config(QUICK[name] if args.quick else {})
-            n, crops, dim = batch_per_class(cfg), getattr(cfg, "n_crops", 1), cfg.feature_dim
-            store = make_store(tmp / name, 2 * max(n, 2), crops, dim, args.max_t)
-            cache = pooled_features(store, n_segments=cfg.n_segments, cache_dir=tmp / "cache")
-            files = [store.path / e.file for e in store.entries]
-            fast = Timed(cache.features.shape, from_cache(cache))
-            slow = Timed(cache.features.shape, load_and_pool(files, cfg.n_segments))
-            s_fast, l_fast, model = train_loop(method, cfg, fast, cache.labels, args.steps)
-            s_slow, l_slow, _ = train_loop(method, cfg, slow, cache.labels, args.steps)
-            rng = np.random.default_rng(1)
-            videos = [
-                torch.from_numpy(rng.random((1, crops, args.score_t, dim), dtype=np.float32))
-                for _ in range(args.score_videos)
-            ]
-            model.eval()
-            snips = score_speed(model.score, videos)
-            shape_s = f"{n}+{n}x{crops}x{cfg.n_segments}x{dim}"
-            rows.append((name, shape_s, s_fast, l_fast, s_slow, l_slow, snips))
-            if name == "rtfm" and args.reference_dir and not args.quick:
-                ref_step, ref_snips = rtfm_reference(args.reference_dir, cache, n, args.steps,
-                                                     videos)  # fmt: skip
-                rows.append(("rtfm reference", shape_s, ref_step, None, None, None, ref_snips))
-            shutil.rmtree(tmp / name)
+            measure(name, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"threads {args.threads}, steps {args.steps} (medians), scoring "
-          f"{args.score_videos} videos x T={args.score_t}")  # fmt: skip
-    head = ("method", "batch x C x S x D", "cache s/step", "(load)", "it/s", "load+pool s/step",
-            "(load)", "it/s", "step ratio", "load ratio", "score snip/s")  # fmt: skip
-    print(" | ".join(head))
-    for name, shp, sf, lf, ss, ls, sn in rows:
-        load = "-" if lf is None else f"{lf:.3f}"
-        cells = [name, shp, f"{sf:.3f}", load, f"{1 / sf:.2f}"]
-        if ss is None:
-            cells += ["-", "-", "-", "-", "-"]
-        else:
-            cells += [
-                f"{ss:.3f}",
-                f"{ls:.3f}",
-                f"{1 / ss:.2f}",
-                f"{ss / sf:.2f}x",
-                f"{ls / lf:.0f}x",
-            ]
-        print(" | ".join([*cells, f"{sn:.0f}"]))
+
+
+HEAD = ("method", "batch x C x S x D", "cache s/step", "(load)", "it/s", "load+pool s/step",
+        "(load)", "it/s", "step ratio", "load ratio", "score snip/s")  # fmt: skip
+
+
+def measure(name: str, args: argparse.Namespace, tmp: Path) -> None:
+    """Time one method both ways (and the RTFM reference if asked) and print its rows."""
+    method = get_method(name)
+    cfg = method.build_config(QUICK[name] if args.quick else {})
+    n, crops, dim = batch_per_class(cfg), getattr(cfg, "n_crops", 1), cfg.feature_dim
+    store = make_store(tmp / name, 2 * max(n, 2), crops, dim, args.max_t)
+    cache = pooled_features(store, n_segments=cfg.n_segments, cache_dir=tmp / f"{name}-cache")
+    files = [store.path / e.file for e in store.entries]
+    fast = Timed(cache.features.shape, from_cache(cache))
+    slow = Timed(cache.features.shape, load_and_pool(files, cfg.n_segments))
+    s_fast, l_fast, model = train_loop(method, cfg, fast, cache.labels, args.steps)
+    s_slow, l_slow, _ = train_loop(method, cfg, slow, cache.labels, args.steps)
+    rng = np.random.default_rng(1)
+    videos = [
+        torch.from_numpy(rng.random((1, crops, args.score_t, dim), dtype=np.float32))
+        for _ in range(args.score_videos)
+    ]
+    model.eval()
+    snips = score_speed(model.score, videos)
+    shape = f"{n}+{n}x{crops}x{cfg.n_segments}x{dim}"
+    cells = [f"{s_fast:.3f}", f"{l_fast:.3f}", f"{1 / s_fast:.2f}", f"{s_slow:.3f}"]
+    cells += [f"{l_slow:.3f}", f"{1 / s_slow:.2f}", f"{s_slow / s_fast:.2f}x"]
+    cells += [f"{l_slow / l_fast:.0f}x", f"{snips:.0f}"]
+    print(" | ".join([name, shape, *cells]), flush=True)
+    if name == "rtfm" and args.reference_dir and not args.quick:
+        step, snips = rtfm_reference(args.reference_dir, cache, n, args.steps, videos)
+        cells = [f"{step:.3f}", "-", f"{1 / step:.2f}", *["-"] * 5, f"{snips:.0f}"]
+        print(" | ".join(["rtfm reference", shape, *cells]), flush=True)
+    shutil.rmtree(tmp / name)
+    shutil.rmtree(tmp / f"{name}-cache")
 
 
 if __name__ == "__main__":
