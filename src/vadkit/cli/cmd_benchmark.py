@@ -82,3 +82,67 @@ def ucsd(
     if docs is not None:
         update_docs_block(docs, f"ucsd:{Path(data).resolve().name}", table)
         click.echo(f"updated the benchmark block in {docs}")
+
+
+@benchmark.command(
+    "weak",
+    epilog="""\b
+Example:
+  vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 --splits 3 \\
+      --out runs/weak-ped2 --docs docs/benchmarks.md""",
+)
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset root.")
+@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Backbone.")
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="FeatureStore of every video (made or resumed here; default RUN_DIR/store).",
+)
+@click.option("--splits", type=int, default=3, show_default=True, help="Seeded random splits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first split.")
+@click.option("--methods", default=None, help="Comma-separated weak methods [all of them].")
+@click.option("--iterations", type=int, default=200, show_default=True, help="Steps per run.")
+@click.option("--val-every", type=int, default=20, show_default=True, help="Steps per validation.")
+@click.option("--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
+@click.option(
+    "--docs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Markdown file whose benchmark block (between marker comments) is replaced.",
+)
+def weak(
+    data: Path,
+    backbone: str,
+    store: Path | None,
+    splits: int,
+    seed: int,
+    methods: str | None,
+    iterations: int,
+    val_every: int,
+    random_init: bool,
+    out: Path,
+    docs: Path | None,
+) -> None:
+    """Weakly-supervised protocol: part of the test videos train with video labels only."""
+    from vadkit.bench.ucsd_report import update_docs_block
+    from vadkit.bench.weak import WeakBenchConfig, run_weak_benchmark, weak_markdown
+
+    names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
+    config = WeakBenchConfig(
+        backbone=backbone,
+        methods=names,
+        splits=splits,
+        seed=seed,
+        iterations=iterations,
+        val_every=val_every,
+        random_init=random_init,
+    )
+    doc = run_weak_benchmark(data, out, config, store, log=lambda m: click.echo(m, err=True))
+    table = weak_markdown(doc)
+    click.echo(table)
+    click.echo(f"results: {out / 'results.json'}")
+    if docs is not None:
+        update_docs_block(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
+        click.echo(f"updated the benchmark block in {docs}")

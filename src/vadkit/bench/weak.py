@@ -1,0 +1,349 @@
+"""The weakly-supervised protocol on a UCSD-layout dataset (``docs/benchmarks.md``).
+
+UCSD-layout datasets have frame labels for the test videos only. The protocol turns them
+into a weakly-supervised benchmark:
+
+1. one FeatureStore holds every training and test video (``training-<id>``,
+   ``testing-<id>``), extracted once with the backbone's defaults (2-D backbones: per-frame
+   features mean-pooled over 16-frame snippets);
+2. each of ``splits`` seeded splits moves part of the test videos into training with their
+   *video* label only (abnormal if any frame is), stratified by that label; the UCSD
+   training videos (all normal) always stay in training; the rest are the test set;
+3. every method of the registry's ``weak`` kind is trained on each split with
+   :func:`vadkit.train.train_run` (schedule fixed a priori, checkpoint selected on held-out
+   *training* videos by video AUC, never on test labels), then scores the test videos;
+4. micro / macro frame AUC and frame AP per split, mean and standard deviation over splits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
+from vadkit.errors import VadkitError
+
+__all__ = [
+    "WeakBenchConfig",
+    "WeakSplit",
+    "batch_per_class",
+    "make_splits",
+    "run_weak_benchmark",
+    "weak_markdown",
+]
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class WeakBenchConfig:
+    """Every choice of the protocol, fixed before looking at any test label."""
+
+    backbone: str = "efficientnet_lite0"
+    methods: tuple[str, ...] | None = None  # None: every method of kind "weak"
+    splits: int = 3  # seeded random splits (seeds seed, seed + 1, ...)
+    seed: int = 0
+    train_fraction: float = 0.5  # share of each label's test videos moved into training
+    iterations: int = 200  # optimisation steps per run (~20 training videos: a few epochs)
+    val_every: int = 20  # steps between validations (checkpoint selection)
+    val_fraction: float = 0.2  # training videos held out per label for the selection
+    random_init: bool = False  # untrained backbone (tests only)
+
+
+@dataclass(frozen=True)
+class WeakSplit:
+    """One split: training videos (store ids) with their video labels, and test videos."""
+
+    seed: int
+    train: dict[str, int]  # store id -> video label (0 normal, 1 abnormal)
+    test: dict[str, int]
+
+
+def _sid(side: str, name: str) -> str:
+    return f"{side}-{name}"
+
+
+def make_splits(layout: UCSDLayout, n_splits: int, seed: int, fraction: float) -> list[WeakSplit]:
+    """``n_splits`` seeded splits, stratified by video label (abnormal if any frame is).
+
+    Per label, ``round(fraction * n)`` of the test videos go into training; abnormal
+    videos need at least 2 on the training side (one is held out for the selection) and 1
+    on the test side, so at least 3 abnormal test videos; the test side must keep normal
+    and abnormal frames. Anything else is a one-line error.
+    """
+    if n_splits < 1:
+        raise VadkitError(f"--splits {n_splits}: need at least 1 split")
+    if not 0 < fraction < 1:
+        raise VadkitError(f"train_fraction {fraction}: must be in (0, 1)")
+    video_label = {v: int(np.asarray(y).any()) for v, y in layout.labels.items()}
+    by_label = {c: [v for v, y in video_label.items() if y == c] for c in (0, 1)}
+    if len(by_label[1]) < 3:
+        raise VadkitError(
+            f"{layout.root}: {len(by_label[1])} test videos with anomalous frames; the weak "
+            "protocol needs at least 3 (2 to train with validation, 1 to test)"
+        )
+    out = []
+    for k in range(n_splits):
+        rng = np.random.default_rng([seed, k])
+        train: dict[str, int] = {_sid("training", v): 0 for v in layout.train}
+        test: dict[str, int] = {}
+        for c, ids in by_label.items():
+            n_move = round(fraction * len(ids))
+            if c == 1:
+                n_move = min(len(ids) - 1, max(2, n_move))
+            moved = set(rng.permutation(len(ids))[:n_move].tolist())
+            for i, v in enumerate(ids):
+                (train if i in moved else test)[_sid("testing", v)] = c
+        frames = np.concatenate([layout.labels[v.split("-", 1)[1]] for v in test])
+        if frames.all() or not frames.any():
+            raise VadkitError(
+                f"{layout.root}: split {k} leaves test frames of one class only; "
+                "the frame AUC needs normal and anomalous test frames"
+            )
+        out.append(WeakSplit(seed=seed + k, train=train, test=test))
+    return out
+
+
+def batch_per_class(n_normal: int, n_abnormal: int) -> int:
+    """``n`` of the ``n + n`` batches: half the smaller class of fitted videos (>= 1), so an
+    epoch has at least two different batches; published sizes (32) exceed small datasets."""
+    return max(1, min(n_normal, n_abnormal) // 2)
+
+
+def _model_values(method: Any, dim: int, crops: int) -> dict[str, Any]:
+    """Model fields scaled to the store's feature size, as the configs do for 1024-d."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(method.config_cls)}
+    want = {
+        "feature_dim": dim,
+        "n_crops": crops,
+        "conv_channels": dim // 4,  # RTFM: 4 x conv_channels = feature_dim
+        "trunk_channels": dim // 4,  # S3R: same rule
+        "nonlocal_channels": dim // 8,
+        "attention_dim": dim // 4,
+        "gate_hidden": dim // 16,
+    }
+    if "trunk_channels" in fields:  # S3R's classifier head, dim // 4 and dim // 16
+        want.update(hidden1=dim // 4, hidden2=dim // 16)
+    return {k: v for k, v in want.items() if k in fields}
+
+
+def _store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
+    """Extract (or resume / reuse) the store with every video of the dataset."""
+    from vadkit.extract.engine import extract
+    from vadkit.io.inputs import InputItem
+
+    items = [InputItem(_sid("training", v), p) for v, p in layout.train.items()]
+    items += [InputItem(_sid("testing", v), p) for v, p in layout.test.items()]
+    t = time.perf_counter()
+    res = extract(items, path, config.backbone, random_init=config.random_init, progress=False)
+    if res.failed:
+        raise VadkitError(f"extraction failed for {res.failed[0][0]}: {res.failed[0][1]}")
+    store = res.store
+    missing = [i.id for i in items if i.id not in store]
+    if missing:
+        raise VadkitError(f"store {path} lacks {len(missing)} videos (e.g. {missing[0]!r})")
+    log(f"store {path}: {len(items)} videos ({time.perf_counter() - t:.0f} s)")
+    return store
+
+
+def _split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
+    """A store of ``ids`` (symlinks into ``store``) with the split's video labels."""
+    from vadkit.io.store_writer import StoreImport
+
+    with StoreImport(path, store.info, list(ids), overwrite=True) as imp:
+        for vid, label in ids.items():
+            e = store.entry(vid)
+            imp.add_link(vid, store.file(vid), label=label, n_frames=e.n_frames)
+        imp.commit(order=list(ids))
+    return path
+
+
+def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+    from vadkit.evaluate.expand import expand_snippets
+
+    info = store.info
+    length, stride = info.snippet_length or 16, info.stride or info.snippet_length or 16
+    out = {}
+    for vid, s in scores.items():
+        n = store.entry(vid).n_frames
+        out[vid] = expand_snippets(np.asarray(s), length, stride, n_frames=n, convention="exact")
+    return out
+
+
+def _metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+    from vadkit.evaluate.metrics import (
+        average_precision,
+        concat_videos,
+        frame_auc_macro,
+        frame_auc_micro,
+        per_video_auc,
+    )
+
+    labels = {v: layout.labels[v.split("-", 1)[1]] for v in frame}
+    y, s = concat_videos(labels, frame)
+    per = per_video_auc(labels, frame)
+    return {
+        "micro_auc": frame_auc_micro(labels, frame),
+        "macro_auc": frame_auc_macro(labels, frame) if per else None,
+        "macro_videos": len(per),
+        "ap": average_precision(y, s),
+    }
+
+
+def _one_run(
+    layout: UCSDLayout,
+    method: Any,
+    store: Any,
+    split: WeakSplit,
+    config: WeakBenchConfig,
+    run: Path,
+    log: Log,
+) -> dict[str, Any]:
+    from vadkit.io.store import FeatureStore
+    from vadkit.io.views import select, train_val_split
+    from vadkit.train import read_scores, train_run
+
+    train_path = _split_store(store, split.train, run / "train-store")
+    test_path = _split_store(store, split.test, run / "test-store")
+
+    train_store = FeatureStore.open(train_path)
+    fraction = config.val_fraction
+    while True:  # the smallest share >= val_fraction whose held-out videos hold both labels
+        fit, val, _ = train_val_split(
+            select(train_store), fraction=fraction, seed=split.seed, stratify="label"
+        )
+        if len(set(np.asarray(val.labels).tolist())) == 2 or fraction >= 0.5:
+            break
+        fraction = round(fraction + 0.05, 2)
+    fit_labels = np.asarray(fit.labels)
+    n = batch_per_class(int((fit_labels == 0).sum()), int((fit_labels == 1).sum()))
+    cfg = {
+        "method": method.name,
+        "model": _model_values(method, store.info.dim, store.info.crops),
+        "train": {
+            "seed": split.seed,
+            "iterations": config.iterations,
+            "val_every": config.val_every,
+            "batch_per_class": n,
+            "selection": "validation",
+            "val_fraction": fraction,
+        },
+        "data": {"train": str(train_path), "test": str(test_path)},
+    }
+    t = time.perf_counter()
+    train_run(cfg, method, run / "run", overwrite=True, where=f"{method.name} split", echo=log)
+    test_store = FeatureStore.open(test_path)
+    res = _metrics(layout, _frame_scores(read_scores(run / "run"), test_store))
+    res.update(batch_per_class=n, val_fraction=fraction, train_s=time.perf_counter() - t)
+    return res
+
+
+def _summary(values: list[float | None]) -> dict[str, float | None]:
+    xs = [v for v in values if v is not None]
+    if not xs:
+        return {"mean": None, "std": None}
+    return {"mean": float(np.mean(xs)), "std": float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0}
+
+
+def run_weak_benchmark(
+    data: str | Path,
+    out: str | Path,
+    config: WeakBenchConfig | None = None,
+    store: str | Path | None = None,
+    log: Log = print,
+) -> dict[str, Any]:
+    """Run the protocol on the dataset at ``data``; write ``out/results.json``.
+
+    Returns
+    -------
+    dict : the results (per method and split: micro / macro frame AUC and AP; their mean
+        and standard deviation over splits; splits, config, timings).
+    """
+    from vadkit.io.atomic import atomic_write_json
+    from vadkit.methods.registry import get_method, list_methods
+
+    config = config or WeakBenchConfig()
+    out = Path(out)
+    t0 = time.perf_counter()
+    layout = find_ucsd_layout(data)
+    weak = list_methods("weak")
+    names = list(config.methods) if config.methods else weak
+    unknown = [m for m in names if m not in weak]
+    if unknown:
+        raise VadkitError(f"--methods: {unknown[0]!r} is not a weak method ({', '.join(weak)})")
+    splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
+    st = _store(layout, config, Path(store) if store else out / "store", log)
+    per: dict[str, list[dict[str, Any]]] = {m: [] for m in names}
+    for k, split in enumerate(splits):
+        n_abn = sum(split.train.values())
+        log(
+            f"split {k} (seed {split.seed}): {len(split.train)} training videos "
+            f"({n_abn} abnormal), {len(split.test)} test videos"
+        )
+        for name in names:
+            res = _one_run(
+                layout, get_method(name), st, split, config, out / f"split{k}" / name, log
+            )
+            per[name].append(res)
+            log(f"  {name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
+    rows = []
+    for name, runs in per.items():
+        row: dict[str, Any] = {"method": name, "runs": runs}
+        for key in ("micro_auc", "macro_auc", "ap"):
+            row[key] = _summary([r[key] for r in runs])
+        rows.append(row)
+    doc = {
+        "dataset": str(layout.root),
+        "ground_truth": str(layout.gt_file),
+        "store": str(st.path),
+        "n_train": len(layout.train),
+        "n_test": len(layout.test),
+        "n_abnormal_test_videos": int(sum(int(y.any()) for y in layout.labels.values())),
+        "config": asdict(config),
+        "splits": [asdict(s) for s in splits],
+        "rows": rows,
+        "timings_s": {"total": time.perf_counter() - t0},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "results.json", doc)
+    return doc
+
+
+def _pm(s: dict[str, float | None]) -> str:
+    return "–" if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
+
+
+def weak_markdown(doc: dict[str, Any]) -> str:
+    """The comparison table of a results dict (mean ± sample std over splits), as Markdown."""
+    c, splits = doc["config"], doc["splits"]
+    n_tr = [len(s["train"]) for s in splits]
+    n_te = [len(s["test"]) for s in splits]
+    lines = [
+        f"Dataset `{Path(doc['dataset']).name}`, backbone `{c['backbone']}`: {len(splits)} "
+        f"seeded splits (seeds {splits[0]['seed']}..{splits[-1]['seed']}); each moves "
+        f"{c['train_fraction']:.0%} of each label's test videos into training with video "
+        f"labels ({n_tr[0]} training videos incl. {doc['n_train']} normal UCSD training "
+        f"videos; {n_te[0]} test videos). {c['iterations']} steps, validation every "
+        f"{c['val_every']} on {c['val_fraction']:.0%} held-out training videos (video AUC).",
+        "",
+        "| method | micro frame AUC | macro frame AUC | frame AP | n per class | "
+        "micro AUC per split |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in doc["rows"]:
+        each = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
+        ns = sorted({x["batch_per_class"] for x in r["runs"]})
+        lines.append(
+            f"| {r['method']} | {_pm(r['micro_auc'])} | {_pm(r['macro_auc'])} | {_pm(r['ap'])} "
+            f"| {', '.join(map(str, ns))} | {each} |"
+        )
+    t = doc["timings_s"]
+    lines += ["", "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + "."]
+    return "\n".join(lines)

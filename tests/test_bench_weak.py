@@ -1,0 +1,105 @@
+"""``vadkit benchmark weak``: splits, bad input and the command end to end on a generated
+UCSD-layout dataset (every generated test video has anomalous frames)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers_ucsd import write_ucsd_layout
+
+from vadkit.bench.ucsd_layout import find_ucsd_layout
+from vadkit.bench.weak import batch_per_class, make_splits
+from vadkit.cli.main import main
+from vadkit.errors import VadkitError
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> Path:
+    return write_ucsd_layout(tmp_path_factory.mktemp("weak") / "mini", n_train=3, n_test=7, n=32)
+
+
+def test_splits_are_seeded_stratified_and_disjoint(mini):
+    lay = find_ucsd_layout(mini)
+    splits = make_splits(lay, 4, seed=3, fraction=0.5)
+    assert [s.seed for s in splits] == [3, 4, 5, 6]
+    again = make_splits(lay, 4, seed=3, fraction=0.5)
+    assert [(s.train, s.test) for s in splits] == [(s.train, s.test) for s in again]
+    assert len({tuple(sorted(s.test)) for s in splits}) > 1  # the seeds give other splits
+    for s in splits:
+        assert not set(s.train) & set(s.test)
+        assert set(s.train) | set(s.test) == {f"training-{v}" for v in ("01", "02", "03")} | {
+            f"testing-{v:02d}" for v in range(1, 8)
+        }
+        # the UCSD training videos stay in training, normal
+        assert all(s.train[f"training-{v}"] == 0 for v in ("01", "02", "03"))
+        # round(0.5 * 7) = 4 abnormal test videos move (>= 2), 3 stay (>= 1)
+        assert sum(s.train.values()) == 4 and len(s.test) == 3
+        assert all(y == 1 for y in s.test.values())  # every generated video has anomalies
+
+
+def test_video_label_is_any_frame_and_normal_videos_split_too(mini, tmp_path):
+    lay = find_ucsd_layout(mini)
+    for v in ("06", "07"):  # two test videos without anomalous frames
+        lay.labels[v] = np.zeros_like(lay.labels[v])
+    for s in make_splits(lay, 3, seed=0, fraction=0.5):
+        normal = {v for v, y in {**s.train, **s.test}.items() if y == 0 and "testing" in v}
+        assert normal == {"testing-06", "testing-07"}
+        assert sum(1 for v in s.train if v in normal) == 1  # round(0.5 * 2)
+        assert sum(s.train.values()) == 2 and sum(s.test.values()) == 3  # round(2.5) = 2
+
+
+def test_split_impossible_with_too_few_abnormal_videos(tmp_path):
+    root = write_ucsd_layout(tmp_path / "two", n_train=2, n_test=2, n=16)
+    with pytest.raises(VadkitError, match="2 test videos with anomalous frames.*at least 3"):
+        make_splits(find_ucsd_layout(root), 1, seed=0, fraction=0.5)
+
+
+def test_batch_size_from_the_data():
+    assert batch_per_class(13, 5) == 2 and batch_per_class(2, 2) == 1 and batch_per_class(1, 9) == 1
+    assert batch_per_class(80, 64) == 32
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    base = ["benchmark", "weak", "--out", str(tmp_path / "o")]
+    assert main([*base, "--data", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "does not exist" in err and len(err.splitlines()) == 1
+    root = write_ucsd_layout(tmp_path / "two", n_train=2, n_test=2, n=16)
+    assert main([*base, "--data", str(root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "at least 3" in err and len(err.splitlines()) == 1
+    assert main([*base, "--data", str(root), "--methods", "mil,knn"]) == 2
+    assert "not a weak method" in capsys.readouterr().err
+
+
+def test_command_end_to_end(mini, tmp_path):
+    out, docs = tmp_path / "run", tmp_path / "bench.md"
+    docs.write_text("# Benchmarks\n\nkept text\n")
+    args = ["benchmark", "weak", "--data", str(mini), "--out", str(out), "--docs", str(docs)]
+    args += ["--methods", "mil,rtfm", "--splits", "2", "--iterations", "4", "--val-every", "2"]
+    args += ["--random-init"]
+    assert main(args) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm"]
+    for r in doc["rows"]:
+        assert len(r["runs"]) == 2
+        for run in r["runs"]:
+            assert 0 <= run["micro_auc"] <= 1 and 0 <= run["ap"] <= 1
+            # 2 normal and 3 abnormal videos after 1 each is held out: n = 2 // 2
+            assert run["batch_per_class"] == 1
+        xs = [run["micro_auc"] for run in r["runs"]]
+        assert r["micro_auc"]["mean"] == pytest.approx(sum(xs) / 2)
+        assert r["micro_auc"]["std"] == pytest.approx(abs(xs[0] - xs[1]) / np.sqrt(2))
+    # the test videos of a split are exactly what was scored
+    run0 = out / "split0" / "mil" / "run"
+    scored = set(np.load(run0 / "scores.npz").files)
+    assert scored == set(doc["splits"][0]["test"])
+    text = docs.read_text()
+    assert "kept text" in text and text.count("benchmark:weak:mini:efficientnet_lite0 begin") == 1
+    assert "| mil |" in text and "| rtfm |" in text
+    # a second run reuses the store (no video extracted again) and replaces the block
+    assert main([*args, "--store", str(out / "store"), "--splits", "1"]) == 0
+    assert docs.read_text().count("benchmark:weak:mini") == 2  # begin + end
