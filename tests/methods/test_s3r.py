@@ -278,3 +278,14 @@ def test_prepare_builds_a_dictionary_sized_by_the_normal_videos():
     assert bool(model.dictionary.any()) and model.dictionary_recipe_["n_atoms"] == 5
     out = model(torch.from_numpy(normal[:2].transpose(0, 2, 1, 3).copy()))  # (B, C, T, D)
     assert out["snippet_scores"].shape == (2, 32)
+
+
+def test_too_few_normal_videos_for_the_dictionary_is_one_line():
+    # 3 videos x 0.5 -> round(1.5) = 2 atoms >= 2 codes is fine; 2 videos x 0.5 -> 1 atom is not
+    few = [
+        np.random.default_rng(i).standard_normal((32, 1, D)).astype(np.float32) for i in range(2)
+    ]
+    from vadkit.methods.s3r.dictionary import build_dictionary
+
+    with pytest.raises(VadkitError, match="1 atoms, fewer than the 2 non-zero OMP codes"):
+        build_dictionary(few, fraction=0.5, n_steps=2)

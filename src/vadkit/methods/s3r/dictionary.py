@@ -89,6 +89,12 @@ def build_dictionary(
             f"build_dictionary: fraction {fraction} of {n_videos} normal videos gives "
             f"{n_atoms} atoms; need a fraction in (0, 1] and at least one atom"
         )
+    if n_atoms < n_nonzero_coefs:
+        raise VadkitError(
+            f"S3R dictionary: {n_videos} normal training videos x fraction {fraction} give "
+            f"{n_atoms} atoms, fewer than the {n_nonzero_coefs} non-zero OMP codes each needs; "
+            "train on more normal videos (or lower dictionary_nonzero_coefs)"
+        )
     samples = np.ascontiguousarray(x.T)  # (D, V): channels are the samples, as the reference
     learner = MiniBatchDictionaryLearning(
         n_components=n_atoms,
