@@ -12,6 +12,7 @@ from torch import nn
 from vadkit.errors import VadkitError
 
 __all__ = [
+    "rtfm_loss",
     "as_input",
     "check_labels",
     "magnitude_loss",
@@ -120,3 +121,39 @@ def sparsity(scores: torch.Tensor) -> torch.Tensor:
     flattened vector, which this follows.
     """
     return torch.linalg.vector_norm(scores.flatten())
+
+
+def rtfm_loss(
+    outputs: dict[str, torch.Tensor],
+    labels: torch.Tensor,
+    config,
+    name: str,
+    extra: dict[str, tuple[float, torch.Tensor]] | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """RTFM's loss for ``n`` normal then ``n`` abnormal videos, plus weighted ``extra`` terms.
+
+    ``BCE(video_scores, labels) + magnitude_weight * magnitude_loss + smooth_weight *
+    smoothness + sparsity_weight * sparsity`` (the last two on the abnormal videos' snippet
+    scores) ``+ sum(weight * term for extra)``; S3R adds its macro BCE this way.
+
+    Returns
+    -------
+    (total loss, each named part and ``"total"`` as floats)
+    """
+    scores = outputs["video_scores"]
+    n = check_labels(labels, scores.shape[0], name)
+    target = torch.cat([torch.zeros(n), torch.ones(n)]).to(scores)
+    abnormal = outputs["snippet_scores"][n:]
+    terms = {
+        "bce": (1.0, nn.functional.binary_cross_entropy(scores, target)),
+        "magnitude": (
+            config.magnitude_weight,
+            magnitude_loss(outputs["topk_norms"], n, config.margin),
+        ),
+        "smooth": (config.smooth_weight, smoothness(abnormal)),
+        "sparsity": (config.sparsity_weight, sparsity(abnormal)),
+        **(extra or {}),
+    }
+    total = sum(weight * term for weight, term in terms.values())
+    parts = {k: float(term.detach()) for k, (_, term) in terms.items()}
+    return total, {**parts, "total": float(total.detach())}

@@ -11,10 +11,7 @@ from vadkit.methods.rtfm.config import RTFMConfig
 from vadkit.methods.rtfm.layers import TemporalTrunk, xavier_init
 from vadkit.methods.rtfm.losses import (
     as_input,
-    check_labels,
-    magnitude_loss,
-    smoothness,
-    sparsity,
+    rtfm_loss,
     topk_by_magnitude,
 )
 
@@ -121,26 +118,7 @@ class RTFMModel(nn.Module):
         -------
         (total loss, {"bce", "magnitude", "smooth", "sparsity", "total"} as floats)
         """
-        cfg = self.config
-        scores = outputs["video_scores"]
-        n = check_labels(labels, scores.shape[0], "RTFM loss")
-        target = torch.cat([torch.zeros(n), torch.ones(n)]).to(scores)
-        bce = nn.functional.binary_cross_entropy(scores, target)
-        mag = magnitude_loss(outputs["topk_norms"], n, cfg.margin)
-        abnormal = outputs["snippet_scores"][n:]
-        smooth = smoothness(abnormal)
-        sparse = sparsity(abnormal)
-        total = (
-            bce
-            + cfg.magnitude_weight * mag
-            + cfg.smooth_weight * smooth
-            + cfg.sparsity_weight * sparse
-        )
-        parts = {"bce": bce, "magnitude": mag, "smooth": smooth, "sparsity": sparse}
-        return total, {
-            **{k: float(v.detach()) for k, v in parts.items()},
-            "total": float(total.detach()),
-        }
+        return rtfm_loss(outputs, labels, self.config, "RTFM loss")
 
     @torch.no_grad()
     def score(self, x: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -10,10 +10,7 @@ from vadkit.errors import VadkitError
 from vadkit.methods.rtfm.layers import TemporalTrunk, xavier_init
 from vadkit.methods.rtfm.losses import (
     as_input,
-    check_labels,
-    magnitude_loss,
-    smoothness,
-    sparsity,
+    rtfm_loss,
     topk_by_magnitude,
 )
 from vadkit.methods.rtfm.model import snippet_classifier
@@ -216,28 +213,10 @@ class S3RModel(nn.Module):
         -------
         (total loss, {"bce", "magnitude", "smooth", "sparsity", "macro", "total"} as floats)
         """
-        cfg = self.config
-        scores = outputs["video_scores"]
-        n = check_labels(labels, scores.shape[0], "S3R loss")
-        target = torch.cat([torch.zeros(n), torch.ones(n)]).to(scores)
-        bce = nn.functional.binary_cross_entropy(scores, target)
-        mag = magnitude_loss(outputs["topk_norms"], n, cfg.margin)
-        abnormal = outputs["snippet_scores"][n:]
-        smooth, sparse = smoothness(abnormal), sparsity(abnormal)
         macro_s = outputs["macro_scores"]
         macro = nn.functional.binary_cross_entropy(macro_s, torch.zeros_like(macro_s))
-        total = (
-            bce
-            + cfg.magnitude_weight * mag
-            + cfg.smooth_weight * smooth
-            + cfg.sparsity_weight * sparse
-            + cfg.macro_weight * macro
-        )
-        parts = {"bce": bce, "magnitude": mag, "smooth": smooth, "sparsity": sparse, "macro": macro}
-        return total, {
-            **{k: float(v.detach()) for k, v in parts.items()},
-            "total": float(total.detach()),
-        }
+        extra = {"macro": (self.config.macro_weight, macro)}
+        return rtfm_loss(outputs, labels, self.config, "S3R loss", extra)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
