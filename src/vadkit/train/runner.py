@@ -236,12 +236,19 @@ def train_run(
     where : names the config in error messages (its path).
     echo : prints one line (progress at each validation, the result).
 
+    Methods of kind ``"full"`` (frame labels, AED-T) are trained by
+    :func:`vadkit.train.full_run.train_full_run`.
+
     Returns
     -------
     dict : the content of ``metrics.json``.
     """
     from vadkit import __version__
 
+    if getattr(method, "kind", "weak") == "full":  # frame labels: vadkit.train.full_run
+        from vadkit.train.full_run import train_full_run
+
+        return train_full_run(config, method, out, overwrite=overwrite, where=where, echo=echo)
     p = _plan(config, method, where)
     writer = RunWriter(out, overwrite=overwrite)  # last check: before any training
     resolved = _resolved_config(p, method)
