@@ -168,3 +168,17 @@ def test_class_metrics_hand_worked():
     assert out["class_accuracy"] == pytest.approx(2 / 3)
     assert out["window_class_accuracy"] == pytest.approx(4 / 6)  # a: 2/3, b: 0/1, c: 2/2
     assert out["confusion_matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
+
+
+def test_checkpoint_reloads_to_the_same_scores(run, stores):
+    """save/load through the run directory: the reloaded model gives scores.npz again."""
+    from vadkit.io.store import FeatureStore
+    from vadkit.methods.registry import get_method
+    from vadkit.train import load_checkpoint, model_from_checkpoint, read_scores
+
+    store = FeatureStore.open(stores["test"])
+    model = model_from_checkpoint(load_checkpoint(run, store.info), get_method("aed_t"))
+    saved = read_scores(run)
+    for vid, want in saved.items():
+        x = torch.from_numpy(np.array(store.load(vid).transpose(1, 0, 2)[None]))
+        np.testing.assert_array_equal(model.score(x)[0], want)

@@ -15,8 +15,8 @@ Examples:
   vadkit train --config configs/mil/ucf_crime.yaml --train stores/ucf-train --test stores/ucf-test \\
       -o runs/mil --set model.lr=0.005 --set train.iterations=2000 --seed 3
   vadkit train --config runs/rtfm-ucf/config.yaml -o runs/rtfm-ucf-again   # re-run a run
-  vadkit train --config configs/aed_t/lad2000.yaml --train stores/lad2000_rgb \\
-      --test stores/lad2000_rgb --annotations /data/LAD2000 -o runs/aed_t-lad2000
+  vadkit train --config configs/aed_t/lad2000.yaml --train stores/lad2000 --train-split train \\
+      --test stores/lad2000 --test-split test --annotations /data/LAD2000 -o runs/aed_t-lad
 
 \b
 Methods: {methods} (weak: video labels); {full} (full: frame labels + classes)
