@@ -14,6 +14,7 @@ from train_helpers import one_thread
 from vadkit.bench.ucsd_layout import find_ucsd_layout
 from vadkit.bench.weak import make_splits
 from vadkit.cli.main import main
+from vadkit.train import read_config
 
 single_thread = pytest.fixture(scope="module", autouse=True)(one_thread)
 
@@ -46,6 +47,10 @@ def test_command_end_to_end(mini, tmp_path):
         for name in ("mil", "aed_t"):
             scored = set(np.load(out / f"split{k}" / name / "run" / "scores.npz").files)
             assert scored == set(split["test"])
+    # the full rows train with --full-batch windows per class and step, as the table says
+    cfg = read_config(out / "split0" / "aed_t" / "run")
+    assert cfg["train"]["batch_per_class"] == 2 and cfg["train"]["iterations"] == 4
+    assert cfg["run"]["schedule"]["batch_abnormal"] == cfg["run"]["schedule"]["batch_normal"] == 2
     # labelling cost, hand-counted: 3 normal UCSD training videos; round(0.5 * 7) = 4 test
     # videos move with every frame annotated (32 frames each)
     cost = {r["method"]: (r["labelled_videos"]["mean"], r["labelled_frames"]["mean"])

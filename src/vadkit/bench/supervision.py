@@ -104,6 +104,7 @@ def _full_run(name: str, layout: Any, store: Any, split: Any, cfg: SupervisionBe
         "train": {
             "seed": split.seed,
             "iterations": cfg.full_iterations,
+            "batch_per_class": cfg.full_batch,
             "val_every": cfg.full_val_every,
             "selection": "validation",
             "val_fraction": cfg.val_fraction,
