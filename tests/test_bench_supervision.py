@@ -21,7 +21,7 @@ single_thread = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory) -> Path:
-    return write_ucsd_layout(tmp_path_factory.mktemp("sup") / "mini", n_train=3, n_test=7, n=32)
+    return write_ucsd_layout(tmp_path_factory.mktemp("sup") / "mini", n_train=3, n_test=7, n=16)
 
 
 def test_command_end_to_end(mini, tmp_path):
@@ -52,10 +52,10 @@ def test_command_end_to_end(mini, tmp_path):
     assert cfg["train"]["batch_per_class"] == 2 and cfg["train"]["iterations"] == 4
     assert cfg["run"]["schedule"]["batch_abnormal"] == cfg["run"]["schedule"]["batch_normal"] == 2
     # labelling cost, hand-counted: 3 normal UCSD training videos; round(0.5 * 7) = 4 test
-    # videos move with every frame annotated (32 frames each)
+    # videos move with every frame annotated (16 frames each)
     cost = {r["method"]: (r["labelled_videos"]["mean"], r["labelled_frames"]["mean"])
             for r in doc["rows"]}  # fmt: skip
-    assert cost == {"knn": (3, 0), "mil": (7, 0), "aed_t": (7, 4 * 32)}
+    assert cost == {"knn": (3, 0), "mil": (7, 0), "aed_t": (7, 4 * 16)}
     for r in doc["rows"]:
         xs = [run["micro_auc"] for run in r["runs"]]
         assert len(xs) == 2 and all(0 <= x <= 1 for x in xs)
