@@ -188,3 +188,53 @@ def test_restricted_unpickler(tmp_path, protocol):
     (tmp_path / "bad.pickle").write_bytes(pickle.dumps({"v": _Evil()}, protocol=protocol))
     with pytest.raises(VadkitError, match="getcwd is not allowed"):
         load_label_pickle(tmp_path / "bad.pickle")
+
+
+def test_all_or_nothing_a_bad_file_late_in_the_plan(tree, tmp_path):
+    """A bad feature file of the last listed video: nothing lands, an existing store is kept."""
+    root = _copy(tree, tmp_path)
+    good = import_lad2000(root, tmp_path / "s", splits=("train",))
+    before = (tmp_path / "s" / "manifest.json").read_bytes()
+    bad = root / "features_video/i3d/rgb/v_Crash_n_004/feature.npy"
+    np.save(bad, np.full((3, 8), np.nan, np.float32))
+    with pytest.raises(VadkitError, match="v_Crash_n_004"):
+        import_lad2000(root, tmp_path / "s", overwrite=True)
+    assert (tmp_path / "s" / "manifest.json").read_bytes() == before
+    assert FeatureStore.open(tmp_path / "s").ids == good.ids == ["v_Crash_a_001", "v_Fire_n_002"]
+    assert not [p for p in (tmp_path / "s").iterdir() if p.name.startswith(".import-")]
+    with pytest.raises(VadkitError, match="v_Crash_n_004"):
+        import_lad2000(root, tmp_path / "new")
+    assert not (tmp_path / "new" / "manifest.json").exists()
+
+
+def test_mat_without_gt_key_names_the_file(tmp_path):
+    root = make_tree(tmp_path / "LAD2000", pickles=False)
+    mat = root / "GT/GT_mat/Fire/gt_Fire_n_002.mat"
+    savemat(mat, {"label": frame_labels("v_Fire_n_002")})
+    with pytest.raises(VadkitError, match=r"gt_Fire_n_002.mat: no key 'gt'"):
+        import_lad2000(root, tmp_path / "s")
+
+
+def test_import_then_train_and_evaluate_aed_t(tree, tmp_path, capsys):
+    """The LAD2000 path end to end: import, `vadkit train` (frame labels from the LAD2000 root
+    through --dataset lad2000), `vadkit evaluate RUN_DIR` with class metrics."""
+    store = tmp_path / "s"
+    assert main(["import", "lad2000", "--root", str(tree), "-o", str(store)]) == 0
+    cfg = Path(__file__).resolve().parents[1] / "configs" / "aed_t" / "lad2000.yaml"
+    small = ["model.feature_dim=8", "model.hidden_channels=4", "model.fc_down=8"]
+    small += ["model.head_hidden=8", "train.iterations=3", "train.batch_per_class=2"]
+    args = ["train", "--config", str(cfg), "--train", str(store), "--train-split", "train"]
+    args += ["--test", str(store), "--test-split", "test", "--annotations", str(tree)]
+    args += ["--selection", "last", "-o", str(tmp_path / "run")]
+    for s in small:
+        args += ["--set", s]
+    assert main(args) == 0
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["dataset"] == "lad2000" and m["n_test"] == 2 and m["labelled_videos"] == 2
+    assert m["labelled_frames"] == 96 + 70
+    assert np.array(m["test"]["confusion_matrix"]).shape == (14, 14)
+    assert sum(map(sum, m["test"]["confusion_matrix"])) == 2
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "class_accuracy" in out and "frame_auc" in out

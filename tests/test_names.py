@@ -54,7 +54,7 @@ def test_video_extensions_are_id_extensions() -> None:
 
 
 def test_canonical_dataset_ids() -> None:
-    assert DATASETS == ("ucf-crime", "shanghaitech", "xd-violence", "ped2")
+    assert DATASETS == ("ucf-crime", "shanghaitech", "xd-violence", "ped2", "lad2000")
     spellings = {
         "ucf-crime": ["ucf_crime", "UCF-Crime", "UCF Crime", "ucf-crime"],
         "shanghaitech": ["ShanghaiTech", "shanghaitech", "shanghai_tech"],

@@ -22,6 +22,7 @@ from vadkit.train.schedule import resolve_schedule
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SHIPPED = sorted(CONFIGS.glob("*/*.yaml"))
 DATASETS = {"ucf_crime": "ucf-crime", "shanghaitech": "shanghaitech", "xd_violence": "xd-violence"}
+DATASETS_FULL = {"lad2000": "lad2000"}  # configs of the fully-supervised methods
 
 
 def test_every_weak_method_ships_a_config_per_dataset():
@@ -46,7 +47,7 @@ def _same_type(value, default) -> bool:
 def test_shipped_config_keys_exist_in_the_method_config(path: Path):
     cfg = load_yaml(path)
     assert cfg["method"] == path.parent.name
-    assert cfg["dataset"] == DATASETS[path.stem]
+    assert cfg["dataset"] == {**DATASETS, **DATASETS_FULL}[path.stem]
     train = dataclass_from_dict(TrainConfig, cfg["train"], str(path))
     dataclass_from_dict(DataConfig, cfg["data"], str(path))
     try:

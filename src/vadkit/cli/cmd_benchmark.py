@@ -146,3 +146,91 @@ def weak(
     if docs is not None:
         update_docs_block(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
         click.echo(f"updated the benchmark block in {docs}")
+
+
+@benchmark.command(
+    "supervision",
+    epilog="""\b
+Example:
+  vadkit benchmark supervision --data ped2 --backbone efficientnet_lite0 --splits 3 \\
+      --out runs/supervision-ped2 --docs docs/benchmarks.md""",
+)
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset root.")
+@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Backbone.")
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="FeatureStore of every video (made or resumed here; the weak benchmark's store works).",
+)
+@click.option("--splits", type=int, default=3, show_default=True, help="Seeded random splits.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first split.")
+@click.option("--one-class", "one_class", default="knn", show_default=True, help="One-class rows.")
+@click.option("--weak", "weak_methods", default=None, help="Weak rows [every weak method].")
+@click.option("--full", "full_methods", default="aed_t", show_default=True, help="Full rows.")
+@click.option("--iterations", type=int, default=200, show_default=True, help="Weak: steps.")
+@click.option("--val-every", type=int, default=20, show_default=True, help="Weak: validation.")
+@click.option("--full-iterations", type=int, default=200, show_default=True, help="Full: steps.")
+@click.option("--full-val-every", type=int, default=25, show_default=True, help="Full: validation.")
+@click.option(
+    "--full-batch", type=int, default=10, show_default=True, help="Full: windows per class."
+)
+@click.option("--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
+@click.option(
+    "--docs",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Markdown file whose benchmark block (between marker comments) is replaced.",
+)
+def supervision(
+    data: Path,
+    backbone: str,
+    store: Path | None,
+    splits: int,
+    seed: int,
+    one_class: str,
+    weak_methods: str | None,
+    full_methods: str,
+    iterations: int,
+    val_every: int,
+    full_iterations: int,
+    full_val_every: int,
+    full_batch: int,
+    random_init: bool,
+    out: Path,
+    docs: Path | None,
+) -> None:
+    """One table of supervision levels: one-class, weak and full rows on the same splits."""
+    from vadkit.bench.supervision import (
+        SupervisionBenchConfig,
+        run_supervision_benchmark,
+        supervision_markdown,
+    )
+    from vadkit.bench.ucsd_report import update_docs_block
+
+    def names(text: str | None) -> tuple[str, ...] | None:
+        return None if text is None else tuple(m.strip() for m in text.split(",") if m.strip())
+
+    config = SupervisionBenchConfig(
+        backbone=backbone,
+        splits=splits,
+        seed=seed,
+        one_class=names(one_class) or (),
+        weak=names(weak_methods),
+        full=names(full_methods) or (),
+        iterations=iterations,
+        val_every=val_every,
+        full_iterations=full_iterations,
+        full_val_every=full_val_every,
+        full_batch=full_batch,
+        random_init=random_init,
+    )
+    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    doc = run_supervision_benchmark(data, out, config, store, log=log)
+    table = supervision_markdown(doc)
+    click.echo(table)
+    click.echo(f"results: {out / 'results.json'}")
+    if docs is not None:
+        update_docs_block(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)
+        click.echo(f"updated the benchmark block in {docs}")

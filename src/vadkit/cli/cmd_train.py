@@ -1,4 +1,4 @@
-"""``vadkit train``: train a weakly-supervised method on feature stores -> a run directory."""
+"""``vadkit train``: train a weakly- or fully-supervised method on feature stores -> a run dir."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ Examples:
   vadkit train --config configs/mil/ucf_crime.yaml --train stores/ucf-train --test stores/ucf-test \\
       -o runs/mil --set model.lr=0.005 --set train.iterations=2000 --seed 3
   vadkit train --config runs/rtfm-ucf/config.yaml -o runs/rtfm-ucf-again   # re-run a run
+  vadkit train --config configs/aed_t/lad2000.yaml --train stores/lad2000 --train-split train \\
+      --test stores/lad2000 --test-split test --annotations /data/LAD2000 -o runs/aed_t-lad
 
 \b
-Methods: {methods} (configs/<method>/<dataset>.yaml).
+Methods: {methods} (weak: video labels); {full} (full: frame labels + classes)
+(configs/<method>/<dataset>.yaml).
 Guide: docs/training.md (config sections, selection, the run directory).
 """
 
@@ -38,9 +41,10 @@ FLAGS = {
     "device": ("train", "device"),
 }
 
-EXAMPLES = EXAMPLES.format(methods=", ".join(list_methods("weak")))
-
-ALIASES = {"ucf_crime": "ucf-crime", "xd_violence": "xd-violence", "ucsd_ped2": "ped2"}
+EXAMPLES = EXAMPLES.format(
+    methods=", ".join(list_methods("weak")), full=", ".join(list_methods("full"))
+)
+TRAINED = ("weak", "full")  # kinds `vadkit train` trains (one-class scorers have their own fit)
 
 
 @click.command(epilog=EXAMPLES)
@@ -56,12 +60,14 @@ ALIASES = {"ucf_crime": "ucf-crime", "xd_violence": "xd-violence", "ucsd_ped2": 
 @click.option("--train-split", help="Use only store entries of this split for training.")
 @click.option("--test-split", help="Use only store entries of this split for testing.")
 @click.option(
-    "--dataset", help="Annotation format: ucf-crime, shanghaitech, xd-violence, ped2, csv."
+    "--dataset",
+    help="Annotation format: ucf-crime, shanghaitech, xd-violence, ped2, lad2000, csv.",
 )
 @click.option(
     "--annotations",
     type=click.Path(path_type=Path),
-    help="Test ground truth in the dataset's published format (frame metrics).",
+    help="Ground truth in the dataset's published format: test frame metrics; full "
+    "supervision also reads the training videos' frame labels from it (LAD2000: its root).",
 )
 @click.option(
     "--frame-counts", type=click.Path(path_type=Path), help="UCF-Crime: Test_Annotation.txt."
@@ -102,8 +108,9 @@ ALIASES = {"ucf_crime": "ucf-crime", "xd_violence": "xd-violence", "ucsd_ped2": 
 def train(
     config_file: Path, out: Path, overwrite: bool, overrides: tuple[str, ...], **flags
 ) -> None:
-    """Train a weakly-supervised method; writes config.yaml, checkpoint.pt, scores.npz,
+    """Train a weakly- or fully-supervised method; writes config.yaml, checkpoint.pt, scores.npz,
     metrics.json and log.jsonl into the run directory."""
+    from vadkit.datasets.names import canonical_dataset
     from vadkit.errors import VadkitError
     from vadkit.methods.registry import get_method
     from vadkit.train.config import apply_overrides, load_yaml
@@ -119,16 +126,18 @@ def train(
             # absolute, so that evaluate/report can read the run from any directory
             cfg[section][key] = str(value.absolute()) if isinstance(value, Path) else value
     cfg = apply_overrides(cfg, overrides)
-    if cfg.get("dataset"):
-        cfg["dataset"] = ALIASES.get(cfg["dataset"], cfg["dataset"])
+    if cfg.get("dataset") and str(cfg["dataset"]).lower() != "csv":
+        cfg["dataset"] = canonical_dataset(cfg["dataset"])
     if not cfg.get("method"):
-        raise VadkitError(
-            f"{config_file}: no 'method:' key; choose one of {', '.join(list_methods('weak'))}"
-        )
+        raise VadkitError(f"{config_file}: no 'method:' key; choose one of {', '.join(_trained())}")
     method = get_method(cfg["method"])
-    if method.kind != "weak":
+    if method.kind not in TRAINED:
         raise VadkitError(
-            f"{config_file}: method {method.name!r} is {method.kind}; `vadkit train` trains the "
-            f"weakly-supervised methods ({', '.join(list_methods('weak'))}) for now"
+            f"{config_file}: method {method.name!r} is {method.kind}; `vadkit train` trains "
+            f"{', '.join(_trained())} (one-class scorers: vadkit benchmark ucsd)"
         )
     train_run(cfg, method, out, overwrite=overwrite, where=str(config_file), echo=click.echo)
+
+
+def _trained() -> list[str]:
+    return [m for kind in TRAINED for m in list_methods(kind)]

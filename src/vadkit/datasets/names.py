@@ -2,7 +2,7 @@
 
 One parser per naming rule, imported by the annotation readers and the importers alike.
 
-Dataset ids: ``ucf-crime``, ``shanghaitech``, ``xd-violence``, ``ped2``
+Dataset ids: ``ucf-crime``, ``shanghaitech``, ``xd-violence``, ``ped2``, ``lad2000``
 (:data:`DATASETS`); :func:`canonical_dataset` also takes the spellings users type
 (``ucf_crime``, ``UCF-Crime``, ``ucsd_ped2``, ``xd_violence``, ...).
 
@@ -32,7 +32,7 @@ __all__ = [
     "xd_video_id",
 ]
 
-DATASETS: tuple[str, ...] = ("ucf-crime", "shanghaitech", "xd-violence", "ped2")
+DATASETS: tuple[str, ...] = ("ucf-crime", "shanghaitech", "xd-violence", "ped2", "lad2000")
 NORMAL = "Normal"
 
 # spellings (lower case, "_" and " " read as "-") -> canonical id
@@ -51,6 +51,8 @@ _ALIASES = {
     "ped2": "ped2",
     "ucsd-ped2": "ped2",
     "ucsdped2": "ped2",
+    "lad2000": "lad2000",
+    "lad": "lad2000",
 }
 
 

@@ -124,6 +124,10 @@ def load_ground_truth(
         return ann.read_ucsd_ped2(
             annotations, frames_root=frames_root, masks_dir=masks_dir, id_style=ped2_ids
         )
+    if dataset == "lad2000":  # the LAD2000 root (GT/ pickles or .mat files)
+        from vadkit.datasets.importers.lad2000 import read_lad2000
+
+        return read_lad2000(annotations)
     if dataset == "csv":
         return ann.read_interval_csv(annotations, one_based_inclusive=one_based_inclusive)
     raise VadkitError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")

@@ -1,10 +1,11 @@
-"""One trainer for the weakly-supervised torch methods (see ``docs/training.md``).
+"""One trainer for the weakly- and fully-supervised torch methods (see ``docs/training.md``).
 
 ``train`` does not import ``methods`` (same layer): the caller resolves a method with
 ``vadkit.methods.registry.get_method`` and passes it to :func:`train_run`.
 """
 
 from vadkit.train.config import DataConfig, TrainConfig, apply_overrides, load_yaml
+from vadkit.train.full_run import train_full_run
 from vadkit.train.loop import FitResult, fit, seed_everything, validation_auc
 from vadkit.train.rundir import (
     RunWriter,
@@ -35,6 +36,7 @@ __all__ = [
     "read_scores",
     "resolve_schedule",
     "seed_everything",
+    "train_full_run",
     "train_run",
     "validation_auc",
 ]

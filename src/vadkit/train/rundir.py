@@ -8,6 +8,8 @@
       scores.npz      test video id -> (T,) float32 snippet scores
       metrics.json    selection, best step, validation and test metrics
       log.jsonl       one JSON object per logged step / validation
+      classes.json    full supervision on a store with classes: each test video's true class,
+                      predicted class and window classes (class accuracy, confusion matrix)
 
 A run is written into ``RUN_DIR.partial/`` and renamed to ``RUN_DIR`` when complete, so
 ``RUN_DIR`` either holds a whole run or does not exist; an existing ``RUN_DIR`` is
@@ -106,6 +108,10 @@ class RunWriter:
 
     def write_metrics(self, metrics: Mapping[str, Any]) -> None:
         atomic_write_json(self.path / "metrics.json", dict(metrics))
+
+    def write_json(self, name: str, content: Mapping[str, Any]) -> None:
+        """An extra JSON file of the run (e.g. ``classes.json``)."""
+        atomic_write_json(self.path / name, dict(content))
 
     def write_checkpoint(self, checkpoint: Mapping[str, Any]) -> None:
         import torch
@@ -238,6 +244,14 @@ def evaluate_run(
     out.update(
         frame_metrics(scores, gt, store, convention=conv, bootstrap=bootstrap, threshold=threshold)
     )
+    classes = Path(run_dir) / "classes.json"
+    if classes.is_file():  # full supervision on a store with classes
+        from vadkit.train.full import class_metrics
+
+        doc = json.loads(classes.read_text(encoding="utf-8"))
+        true = {v: int(p["true"]) for v, p in doc["videos"].items()}
+        out.update(class_metrics(doc["videos"], true, int(doc["n_classes"])))
+        out["class_index"] = doc.get("class_index") or {}
     return out
 
 
@@ -249,4 +263,13 @@ def format_run_results(results: Mapping[str, Any]) -> str:
     sel = results.get("selection", "validation")
     tag = "ORACLE selection: checkpoint chosen on the test set" if sel == "oracle" else sel
     head = f"run {results.get('run')} ({results.get('method')}, selection: {tag})"
-    return head + "\n" + format_table(results)
+    text = head + "\n" + format_table(results)
+    if results.get("class_accuracy") is not None:
+        text += (
+            f"\nclass_accuracy          {100 * results['class_accuracy']:8.2f}"
+            f"\nwindow_class_accuracy   {100 * results['window_class_accuracy']:8.2f}"
+            f"\nconfusion matrix ({results['n_class_videos']} videos; rows true, columns "
+            "predicted):\n"
+            + "\n".join(" ".join(f"{n:3d}" for n in row) for row in results["confusion_matrix"])
+        )
+    return text

@@ -224,6 +224,7 @@ def train_run(
     overwrite: bool = False,
     where: str = "config",
     echo: Callable[[str], None] = print,
+    ground_truth: Any = None,
 ) -> dict[str, Any]:
     """Train ``method`` as ``config`` says and write the run directory ``out``.
 
@@ -235,6 +236,11 @@ def train_run(
     out : the run directory; an existing one only with ``overwrite``.
     where : names the config in error messages (its path).
     echo : prints one line (progress at each validation, the result).
+    ground_truth : methods of kind ``"full"`` only: a ``GroundTruth`` with the frame labels of
+        the training and test videos, instead of ``dataset`` + ``data.annotations``.
+
+    Methods of kind ``"full"`` (frame labels, AED-T) are trained by
+    :func:`vadkit.train.full_run.train_full_run`.
 
     Returns
     -------
@@ -242,6 +248,15 @@ def train_run(
     """
     from vadkit import __version__
 
+    if getattr(method, "kind", "weak") == "full":  # frame labels: vadkit.train.full_run
+        from vadkit.train.full_run import train_full_run
+
+        return train_full_run(
+            config, method, out, overwrite=overwrite, where=where, echo=echo,
+            ground_truth=ground_truth,
+        )  # fmt: skip
+    if ground_truth is not None:
+        raise VadkitError(f"{method.name} learns from video labels: ground_truth is not used")
     p = _plan(config, method, where)
     writer = RunWriter(out, overwrite=overwrite)  # last check: before any training
     resolved = _resolved_config(p, method)

@@ -18,6 +18,7 @@ from vadkit.errors import VadkitError
 from vadkit.methods.aed_t.config import AedTConfig
 from vadkit.methods.aed_t.loss import aedt_loss
 from vadkit.methods.aed_t.score import predict_video
+from vadkit.methods.aed_t.windows import sample_window
 
 __all__ = ["AedTModel", "ConvLSTMCell"]
 
@@ -180,6 +181,22 @@ class AedTModel(nn.Module):
     def score(self, x: Tensor | np.ndarray) -> np.ndarray:
         """Per-snippet scores ``(B, T)`` float32 of whole videos ``x (B, C, T, D)``."""
         return self.predict(x)["snippet_scores"]
+
+    def training_window(
+        self, features: np.ndarray, targets: np.ndarray, rng: np.random.Generator, abnormal: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One training window of a video, as the reference draws it (used by the trainer).
+
+        ``features (T, C, D)``, ``targets (frames_per_snippet * T,)`` -> ``(window (L, C, D),
+        window targets (L * frames_per_snippet,))``; see
+        :func:`vadkit.methods.aed_t.windows.sample_window`.
+        """
+        cfg = self.config
+        w, t, _ = sample_window(
+            features, targets, cfg.max_seqlen, rng,
+            frames_per_snippet=cfg.frames_per_snippet, abnormal=abnormal,
+        )  # fmt: skip
+        return w, t
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam(lr, weight_decay) over all parameters, as ``main.py``."""
