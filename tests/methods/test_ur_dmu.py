@@ -98,6 +98,26 @@ def batch(videos: list[np.ndarray], n_segments: int = 32) -> torch.Tensor:
     return torch.from_numpy(np.stack(pooled))
 
 
+def golden_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A state dict made by a rule independent of construction order (reference or vadkit).
+
+    Keys in sorted order, each from one generator seeded 0: ``0.1 * N(0, 1)``, LayerNorm
+    weights ``1 + 0.1 * N(0, 1)``.
+    """
+    gen = torch.Generator().manual_seed(0)
+    out = {}
+    for key in sorted(model.state_dict()):
+        shape = model.state_dict()[key].shape
+        value = 0.1 * torch.randn(shape, generator=gen)
+        out[key] = value + 1.0 if ".norm.weight" in key else value
+    return out
+
+
+def golden_input() -> torch.Tensor:
+    """(4, 2, 20, 64): 2 normal then 2 abnormal videos, 2 crops, 20 snippets, D = 64."""
+    return torch.randn(4, 2, 20, 64, generator=torch.Generator().manual_seed(1))
+
+
 def test_published_defaults():
     c = UrDmuConfig()
     assert (c.feature_dim, c.n_crops, c.n_segments, c.train_crops) == (1024, 10, 200, "random")
@@ -239,6 +259,47 @@ def test_kl_and_distance_at_a_known_point():
     out = model(x)
     assert out["distance"].item() == pytest.approx(100.0)
     assert out["kl"].item() == pytest.approx(0.5 * 59 * 32)
+
+
+# Outputs of the reference code (henrryzh1/UR-DMU @ 40cfdf5: model.WSAD(64, a_nums=60,
+# n_nums=60) and train.AD_Loss, run on CPU with `.cuda()` made a no-op) for golden_weights()
+# and golden_input(); training forward after torch.manual_seed(5). vadkit matched them
+# exactly (max abs diff 0.0) when they were recorded.
+REFERENCE_EVAL_VIDEO0 = [
+    0.4875161, 0.9929032, 0.9999954, 0.9999584, 0.5000032, 0.5, 0.8600433, 0.5118119,
+    0.9982734, 0.5000135, 0.5219581, 0.9997592, 0.7259371, 0.5000006, 0.5284977, 0.4999373,
+    0.4999999, 0.0007676, 0.0006188, 0.87573,
+]  # fmt: skip
+REFERENCE_EVAL_SUM = 50.50783920288086
+REFERENCE_TRAIN = {  # forward: triplet_margin, kl_loss, distance; AD_Loss total; sum of "frame"
+    "triplet": 0.9936050772666931,
+    "kl": 17.169626235961914,
+    "distance": 105.58885192871094,
+    "total": 8.758833885192871,
+    "frame_sum": 41.18574905395508,
+}
+
+
+def test_matches_the_reference_code_outputs():
+    model = UrDmuModel(UrDmuConfig(feature_dim=64, train_crops="all"))
+    model.load_state_dict(golden_weights(model))
+    x = golden_input()
+    model.eval()
+    with torch.no_grad():
+        scores = model(x)["snippet_scores"]
+    np.testing.assert_allclose(scores[0].numpy(), REFERENCE_EVAL_VIDEO0, rtol=1e-5, atol=1e-6)
+    assert scores.sum().item() == pytest.approx(REFERENCE_EVAL_SUM, rel=1e-6)
+    np.testing.assert_allclose(model.score(x[:1]), scores[:1].numpy(), atol=1e-5)
+    model.train()
+    torch.manual_seed(5)  # same dropout masks and reparameterisation noise as the reference
+    out = model(x)
+    total, parts = model.loss(out, torch.tensor([0, 0, 1, 1]))
+    for key in ("triplet", "kl", "distance"):
+        assert parts[key] == pytest.approx(REFERENCE_TRAIN[key], rel=1e-5), key
+    assert total.item() == pytest.approx(REFERENCE_TRAIN["total"], rel=1e-5)
+    assert out["snippet_scores"].sum().item() == pytest.approx(
+        REFERENCE_TRAIN["frame_sum"], rel=1e-5
+    )
 
 
 def test_gradients_reach_every_parameter():
