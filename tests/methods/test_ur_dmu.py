@@ -428,6 +428,31 @@ def test_make_optimizer_is_adam_from_config():
     assert sum(p.numel() for p in group["params"]) == sum(p.numel() for p in model.parameters())
 
 
+@pytest.mark.parametrize(
+    ("name", "crops", "dim", "segments", "batch"),
+    [
+        ("ucf_crime", 10, 1024, 200, 64),
+        ("xd_violence", 5, 1024, 200, 64),
+        ("shanghaitech", 10, 2048, 32, 32),
+    ],
+)
+def test_shipped_configs_give_the_reference_schedule(name, crops, dim, segments, batch):
+    """The trainer pools to the reference's 200 snippets (ucf_main.py / xd_main.py)."""
+    from vadkit.methods.registry import get_method
+    from vadkit.train.config import TrainConfig, dataclass_from_dict, load_yaml
+    from vadkit.train.runner import build_method_config
+    from vadkit.train.schedule import resolve_schedule
+
+    path = ROOT / "configs" / "ur_dmu" / f"{name}.yaml"
+    cfg = load_yaml(path)
+    built = build_method_config(get_method("ur_dmu"), cfg["model"], str(path))
+    assert (built.n_crops, built.feature_dim) == (crops, dim)
+    train = dataclass_from_dict(TrainConfig, cfg["train"], str(path))
+    sched = resolve_schedule(train, built, n_normal=800)
+    assert (sched.n_segments, sched.batch_per_class, sched.total_steps) == (segments, batch, 3000)
+    assert sched.seed == 2022
+
+
 def test_vadkit_train_cli_with_the_shipped_config(tmp_path, capsys):
     """``vadkit train --config configs/ur_dmu/ucf_crime.yaml``, the schedule made tiny."""
     from vadkit.cli.main import main
