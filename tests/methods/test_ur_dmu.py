@@ -490,3 +490,37 @@ def test_vadkit_train_cli_with_the_shipped_config(tmp_path, capsys):
     assert metrics["steps_run"] == 20
     assert 0.0 <= metrics["test"]["frame_auc"] <= 1.0
     assert (out / "scores.npz").is_file() and (out / "checkpoint.pt").is_file()
+
+
+def test_reference_checkpoint_loads_strictly(tmp_path):
+    from vadkit.methods.ur_dmu.checkpoint import load_reference_checkpoint
+
+    torch.manual_seed(4)
+    small = UrDmuModel(UrDmuConfig(feature_dim=48, a_nums=20, n_nums=12))
+    state = dict(small.state_dict())  # the reference's WSAD keys (test_reference_layout...)
+    torch.save(state, tmp_path / "ucf_trans_2022.pkl")
+    model = load_reference_checkpoint(tmp_path / "ucf_trans_2022.pkl")
+    c = model.config
+    assert (c.feature_dim, c.a_nums, c.n_nums, c.embed_dim) == (48, 20, 12, 512)
+    assert not model.training
+    x = torch.randn(1, 2, 9, 48)
+    np.testing.assert_array_equal(model.score(x), small.score(x))
+    bad = {
+        "missing.pkl": {k: v for k, v in state.items() if k != "encoder_var.0.bias"},
+        "extra.pkl": {**state, "triplet.weight": torch.zeros(1)},
+        "shape.pkl": {**state, "cls_head.mlp.2.weight": torch.zeros(2, 128)},
+        "other.pkl": {"fc1.weight": torch.zeros(3, 3)},
+    }
+    for name, match in [
+        ("missing.pkl", "missing key 'encoder_var.0.bias'"),
+        ("extra.pkl", "unexpected key 'triplet.weight'"),
+        ("shape.pkl", r"'cls_head.mlp.2.weight' has shape \(2, 128\), expected \(1, 128\)"),
+        ("other.pkl", "no tensor 'embedding.conv_1.0.weight'; not a UR-DMU"),
+    ]:
+        torch.save(bad[name], tmp_path / name)
+        with pytest.raises(VadkitError, match=match) as e:
+            load_reference_checkpoint(tmp_path / name)
+        assert name in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "junk.pkl").write_bytes(b"not a checkpoint")
+    with pytest.raises(VadkitError, match="cannot read checkpoint"):
+        load_reference_checkpoint(tmp_path / "junk.pkl")
