@@ -16,7 +16,10 @@ snippets/s and the ratios; the folder is removed at the end.
 ``--reference-dir`` points at a checkout of the RTFM reference code (``tianyu0207/RTFM``): its
 ``model.Model`` and ``train.train`` are imported from there and timed on the same batches
 (its loss calls ``label.cuda()``, which is made a no-op while it runs on CPU). Without it
-the reference row is skipped. No reference code is part of vadkit.
+the reference row is skipped. ``--ur-dmu-reference-dir`` does the same for UR-DMU
+(``henrryzh1/UR-DMU``: ``model.WSAD``, ``train.AD_Loss`` and ``train.train``; needs ``einops``;
+``ipdb`` and ``visdom``, imported there but not used, are stubbed when missing), fed one crop
+per video as its loaders do. No reference code is part of vadkit.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ QUICK: dict[str, dict[str, Any]] = {
     "mil": dict(feature_dim=64, hidden1=16, hidden2=8, videos_per_class=4),
     "anm": dict(feature_dim=64, d_a=8, batch_size=4),
     "tacnet": dict(feature_dim=64, hidden=16, attention_dim=16, classifier_dims=(16, 8)),
+    "ur_dmu": dict(feature_dim=64, n_crops=2, embed_dim=16, heads=2, dim_head=8, mlp_dim=16,
+                   head_hidden=8, a_nums=8, n_nums=8, n_segments=32, batch_normal=4,
+                   batch_abnormal=4),
 }  # fmt: skip
 
 
@@ -166,9 +172,63 @@ def rtfm_reference(ref: Path, cache: Any, n: int, steps: int, videos: list) -> t
     return float(np.median(times[1:])), score_speed(lambda x: model(x)[6], videos)
 
 
+def _import_reference(ref: Path, names: tuple[str, ...], stubs: tuple[str, ...] = ()) -> dict:
+    """Import ``ref/<name>.py`` for each name (their own imports resolved from ``ref``)."""
+    import types
+
+    added = [m for m in stubs if importlib.util.find_spec(m) is None]
+    for m in added:  # imported by the reference but not used on this path
+        sys.modules[m] = types.ModuleType(m)
+    sys.path.insert(0, str(ref))
+    try:
+        mods = {}
+        for name in names:
+            spec = importlib.util.spec_from_file_location(f"_ref_{name}", ref / f"{name}.py")
+            mods[name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mods[name])
+    finally:
+        sys.path.remove(str(ref))
+    return mods
+
+
+def ur_dmu_reference(ref: Path, cache: Any, n: int, steps: int, videos: list) -> tuple:
+    """(s/step, snippets/s) of the reference ``WSAD`` + ``AD_Loss`` + ``train.train``.
+
+    Its loaders give ``n`` single-crop sequences ``(n, S, D)`` per class (crop 0 of each
+    video here); batches are prepared before timing, so the step is compute only.
+    """
+    mods = _import_reference(ref, ("model", "train"), stubs=("ipdb", "visdom"))
+    torch.manual_seed(0)
+    net = mods["model"].WSAD(cache.features.shape[-1], flag="Train", a_nums=60, n_nums=60)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.9, 0.999), weight_decay=5e-5)
+    normal, abnormal = np.flatnonzero(cache.labels == 0), np.flatnonzero(cache.labels == 1)
+
+    def loader(rows: np.ndarray, label: float):
+        x = torch.from_numpy(np.ascontiguousarray(gather(cache.features, rows[:n])[:, 0]))
+        while True:
+            yield x, torch.full((n,), label)
+
+    viz = type("Viz", (), {"plot_lines": lambda *a, **k: None})()
+    criterion, times = mods["train"].AD_Loss(), []
+    with cuda_is_identity():
+        nl, al = loader(normal, 0.0), loader(abnormal, 1.0)
+        for step in range(steps + 1):  # the first step is not counted, as for vadkit's
+            start = time.perf_counter()
+            mods["train"].train(net, nl, al, opt, criterion, viz, step)
+            times.append(time.perf_counter() - start)
+        net.eval()
+        net.flag = "Test"  # ucf_test.py: each crop a batch of one, crop scores averaged
+
+        def score(x: torch.Tensor) -> torch.Tensor:
+            return torch.stack([net(x[:, c])["frame"] for c in range(x.shape[1])]).mean(0)
+
+        snips = score_speed(score, videos)
+    return float(np.median(times[1:])), snips
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--methods", default="rtfm,s3r,anm,mil,tacnet", help="Comma-separated.")
+    ap.add_argument("--methods", default="rtfm,s3r,anm,mil,tacnet,ur_dmu", help="Comma-separated.")
     ap.add_argument("--steps", type=int, default=3, help="Training steps timed each way.")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads.")
     ap.add_argument("--quick", action="store_true", help="Small shapes: runs in seconds.")
@@ -176,6 +236,7 @@ def main() -> None:
     ap.add_argument("--score-videos", type=int, default=3, help="Videos scored per method.")
     ap.add_argument("--score-T", dest="score_t", type=int, default=300, help="Their length.")
     ap.add_argument("--reference-dir", type=Path, help="RTFM reference checkout (optional).")
+    ap.add_argument("--ur-dmu-reference-dir", type=Path, help="UR-DMU reference (optional).")
     args = ap.parse_args()
     names = [m.strip() for m in args.methods.split(",") if m.strip()]
     for name in names:
@@ -227,6 +288,11 @@ def measure(name: str, args: argparse.Namespace, tmp: Path) -> None:
         step, snips = rtfm_reference(args.reference_dir, cache, n, args.steps, videos)
         cells = [f"{step:.3f}", "-", f"{1 / step:.2f}", *["-"] * 5, f"{snips:.0f}"]
         print(" | ".join(["rtfm reference", shape, *cells]), flush=True)
+    if name == "ur_dmu" and args.ur_dmu_reference_dir and not args.quick:
+        step, snips = ur_dmu_reference(args.ur_dmu_reference_dir, cache, n, args.steps, videos)
+        cells = [f"{step:.3f}", "-", f"{1 / step:.2f}", *["-"] * 5, f"{snips:.0f}"]
+        shape_ref = f"{n}+{n}x1x{cfg.n_segments}x{dim}"
+        print(" | ".join(["ur_dmu reference", shape_ref, *cells]), flush=True)
     shutil.rmtree(tmp / name)
     shutil.rmtree(tmp / f"{name}-cache")
 

@@ -199,6 +199,13 @@ register_method(
     "TACnetModel",
     summary="TACnet: temporal attention clustering network (attention MIL + k-means)",
 )
+register_method(
+    "ur_dmu",
+    "vadkit.methods.ur_dmu",
+    "UrDmuConfig",
+    "UrDmuModel",
+    summary="Zhou et al. AAAI 2023: dual memory units with uncertainty regulation",
+)
 
 # --- fully supervised: frame labels and classes ---
 register_method(
