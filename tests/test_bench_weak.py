@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import yaml
 from helpers_ucsd import write_ucsd_layout
 
 from vadkit.bench.ucsd_layout import find_ucsd_layout
-from vadkit.bench.weak import batch_per_class, make_splits
+from vadkit.bench.weak import anm_window, batch_per_class, make_splits
 from vadkit.cli.main import main
 from vadkit.errors import VadkitError
 
@@ -62,6 +64,28 @@ def test_batch_size_from_the_data():
     assert batch_per_class(80, 64) == 32
 
 
+def test_anm_window_gives_every_video_two_windows():
+    # published 28, capped at half the shortest video (Ped2: 8 snippets of 16 frames -> 4)
+    assert [anm_window(t) for t in (1, 2, 8, 9, 56, 1000)] == [1, 1, 4, 4, 28, 28]
+
+
+def test_anm_scores_vary_inside_short_videos():
+    # Ped2: 8-12 snippets per test video. With the published window (28) a video is one
+    # window and all its snippets get one score (macro frame AUC exactly 0.5); with the
+    # benchmark's model values the windows split every video, so scores vary inside it.
+    from vadkit.bench.weak import _model_values
+    from vadkit.methods.registry import get_method
+
+    method = get_method("anm")
+    torch.manual_seed(0)
+    model = method.model_cls(method.config_cls.from_dict(_model_values(method, 16, 1, 8)))
+    x = torch.randn(1, 1, 8, 16)
+    x[:, :, 4:] += 3.0  # a different second half
+    s = model.score(x)[0]
+    assert len(np.unique(s[:4])) == 1 and len(np.unique(s[4:])) == 1  # windows of 4
+    assert s[0] != s[4]
+
+
 def test_bad_input_is_one_line(tmp_path, capsys):
     base = ["benchmark", "weak", "--out", str(tmp_path / "o")]
     assert main([*base, "--data", str(tmp_path / "none")]) == 2
@@ -79,11 +103,12 @@ def test_command_end_to_end(mini, tmp_path):
     out, docs = tmp_path / "run", tmp_path / "bench.md"
     docs.write_text("# Benchmarks\n\nkept text\n")
     args = ["benchmark", "weak", "--data", str(mini), "--out", str(out), "--docs", str(docs)]
-    args += ["--methods", "mil,rtfm", "--splits", "2", "--iterations", "4", "--val-every", "2"]
+    args += ["--methods", "mil,rtfm,anm", "--splits", "2", "--iterations", "4"]
+    args += ["--val-every", "2"]
     args += ["--random-init"]
     assert main(args) == 0
     doc = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm"]
+    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm", "anm"]
     for r in doc["rows"]:
         assert len(r["runs"]) == 2
         for run in r["runs"]:
@@ -97,6 +122,13 @@ def test_command_end_to_end(mini, tmp_path):
     run0 = out / "split0" / "mil" / "run"
     scored = set(np.load(run0 / "scores.npz").files)
     assert scored == set(doc["splits"][0]["test"])
+    # anm scores windows: with the published window (28) every 2-snippet video here was one
+    # window with one constant score; the benchmark's window is 2 // 2 = 1 snippet
+    cfg = yaml.safe_load((out / "split0" / "anm" / "run" / "config.yaml").read_text())
+    assert (cfg["model"]["window"], cfg["model"]["stride"]) == (1, 1)
+    assert cfg["model"]["feature_dim"] == 1280
+    mil = yaml.safe_load((out / "split0" / "mil" / "run" / "config.yaml").read_text())
+    assert mil["model"]["l2_normalize"] is True
     text = docs.read_text()
     assert "kept text" in text and text.count("benchmark:weak:mini:efficientnet_lite0 begin") == 1
     assert "| mil |" in text and "| rtfm |" in text
