@@ -97,6 +97,10 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert "at least 3" in err and len(err.splitlines()) == 1
     assert main([*base, "--data", str(root), "--methods", "mil,knn"]) == 2
     assert "not a weak method" in capsys.readouterr().err
+    mini = write_ucsd_layout(tmp_path / "three", n_train=2, n_test=3, n=16)
+    assert main([*base, "--data", str(mini), "--train-threads", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--train-threads 0" in err and len(err.splitlines()) == 1
 
 
 def test_command_end_to_end(mini, tmp_path):
