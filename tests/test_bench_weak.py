@@ -130,6 +130,7 @@ def test_command_end_to_end(mini, tmp_path):
     # window with one constant score; the benchmark's window is 2 // 2 = 1 snippet
     cfg = yaml.safe_load((out / "split0" / "anm" / "run" / "config.yaml").read_text())
     assert (cfg["model"]["window"], cfg["model"]["stride"]) == (1, 1)
+    assert cfg["train"]["min_delta"] < 0  # selection: ties go to the later step
     assert cfg["model"]["feature_dim"] == 1280
     mil = yaml.safe_load((out / "split0" / "mil" / "run" / "config.yaml").read_text())
     assert mil["model"]["l2_normalize"] is True
@@ -139,3 +140,23 @@ def test_command_end_to_end(mini, tmp_path):
     # a second run reuses the store (no video extracted again) and replaces the block
     assert main([*args, "--store", str(out / "store"), "--splits", "1"]) == 0
     assert docs.read_text().count("benchmark:weak:mini") == 2  # begin + end
+
+
+def test_selection_ties_go_to_the_later_step():
+    # 4 held-out videos give few distinct AUC values; a flat validation curve must keep
+    # the longer-trained model (before: the first validation, step 2 of 6 here)
+    from vadkit.bench.weak import TIE_TO_LATER
+    from vadkit.methods.mil import MILConfig, MILModel
+    from vadkit.train.loop import fit
+    from vadkit.train.schedule import Schedule
+
+    feats = np.random.default_rng(0).normal(size=(8, 32, 1, 8)).astype(np.float32)
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    for min_delta, best in ((0.0, 2), (TIE_TO_LATER, 6)):
+        torch.manual_seed(0)
+        model = MILModel(MILConfig(feature_dim=8))
+        sched = Schedule(2, 6, None, 32, 0, 2, {})
+        res = fit(
+            model, feats, labels, np.arange(8), sched, validate=lambda m: 1.0, min_delta=min_delta
+        )
+        assert res.best_step == best
