@@ -184,6 +184,12 @@ def test_bad_batch_order_and_score_options() -> None:
         model.score(torch.zeros(1, 1, 5, 16), window=4, stride=5)
     with pytest.raises(VadkitError, match="NaN or inf"):
         model.score(torch.full((1, 1, 5, 16), float("nan")))
+    one_inf = torch.zeros(1, 1, 5, 16)
+    one_inf[0, 0, 3, 7] = float("inf")  # a single bad value is found too
+    with pytest.raises(VadkitError, match="NaN or inf"):
+        model.score(one_inf)
+    big = torch.full((1, 1, 5, 16), 3e37)  # finite values whose sum overflows are accepted
+    assert np.isfinite(model.score(big, window=5, stride=5)).all()
     with pytest.raises(VadkitError, match="feature dim 2048, expected 16"):
         model.score(np.zeros((10, 30, 2048), np.float32))
 

@@ -170,7 +170,9 @@ class AnmModel(nn.Module):
         if x.ndim == 3:
             x = x[None]
         b, c, t, d = self._check_input(x, "score")
-        if not torch.isfinite(x).all():
+        # a finite sum proves every value finite (one cheap pass); the elementwise check,
+        # a third of the scoring time of a 300-snippet video, runs only when it is not
+        if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
             raise VadkitError(f"AnmModel.score: x {tuple(x.shape)} holds NaN or inf values")
         if t < window:
             warnings.warn(
