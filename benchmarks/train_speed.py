@@ -1,7 +1,7 @@
 """Training iterations/s and scoring snippets/s per method, cache-fed against load-and-pool.
 
 Run:  python benchmarks/train_speed.py [--methods rtfm,s3r] [--steps 3] [--threads 2]
-      [--quick] [--reference-dir PATH]
+      [--quick] [--reference-dir PATH] [--anm-reference-dir PATH]
 
 For each method, at its published shapes (batch per class, crops and feature dim from the
 defaults of its config: RTFM 32 + 32 videos x 10 crops x 32 segments x 2048), writes a store of
@@ -19,7 +19,14 @@ snippets/s and the ratios; the folder is removed at the end.
 the reference row is skipped. ``--ur-dmu-reference-dir`` does the same for UR-DMU
 (``henrryzh1/UR-DMU``: ``model.WSAD``, ``train.AD_Loss`` and ``train.train``; needs ``einops``;
 ``ipdb`` and ``visdom``, imported there but not used, are stubbed when missing), fed one crop
-per video as its loaders do. No reference code is part of vadkit.
+per video as its loaders do.
+``--anm-reference-dir`` does the same for the salient-feature
+classifier (``sakurada-cnq/salient_feature_anomaly``): ``network/video_classifier.py``'s
+``VideoClassifier(r=3, da=64)``, its bundled ``radam.RAdam`` and ``nn.BCELoss`` as in its
+``train.py`` (32 + 32 single-crop sequences per step; the per-step test evaluation of that
+loop is not timed), and its windowed test procedure (``split_cal_auc_videoclassifier``: crops
+as the batch, windows of 28 snippets) for the scoring speed. No reference code is part of
+vadkit.
 """
 
 from __future__ import annotations
@@ -226,6 +233,43 @@ def ur_dmu_reference(ref: Path, cache: Any, n: int, steps: int, videos: list) ->
     return float(np.median(times[1:])), snips
 
 
+def _load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def anm_reference(ref: Path, cache: Any, n: int, steps: int, videos: list) -> tuple:
+    """(s/step, snippets/s) of the reference ``VideoClassifier`` + ``RAdam`` on the same data."""
+    vc = _load(ref / "network" / "video_classifier.py", "_anm_ref_vc")
+    radam = _load(ref / "radam.py", "_anm_ref_radam")
+    dim = cache.features.shape[-1]
+    torch.manual_seed(0)
+    model = vc.VideoClassifier(type("Args", (), {"feature_size": dim})(), r=3, da=64)
+    opt, criterion = radam.RAdam(model.parameters()), torch.nn.BCELoss()  # train.py
+    normal, abnormal = np.flatnonzero(cache.labels == 0), np.flatnonzero(cache.labels == 1)
+    labels = torch.cat([torch.zeros(n), torch.ones(n)])
+    times = []
+    model.train()
+    for _ in range(steps + 1):  # the first step is not counted, as for vadkit's
+        start = time.perf_counter()
+        x = gather(cache.features, np.r_[normal[:n], abnormal[:n]])  # (2n, C, S, D)
+        x = torch.from_numpy(x).reshape(-1, x.shape[2], dim)  # single-crop sequences
+        loss = criterion(model(x), labels.repeat_interleave(len(x) // (2 * n)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - start)
+    model.eval()
+
+    def score(x: torch.Tensor) -> torch.Tensor:  # split_cal_auc_videoclassifier, one video
+        out = [model(w).mean(0).repeat(w.shape[1]) for w in torch.split(x[0], 28, dim=1)]
+        return torch.cat(out)
+
+    return float(np.median(times[1:])), score_speed(score, videos)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default="rtfm,s3r,anm,mil,tacnet,ur_dmu", help="Comma-separated.")
@@ -237,6 +281,7 @@ def main() -> None:
     ap.add_argument("--score-T", dest="score_t", type=int, default=300, help="Their length.")
     ap.add_argument("--reference-dir", type=Path, help="RTFM reference checkout (optional).")
     ap.add_argument("--ur-dmu-reference-dir", type=Path, help="UR-DMU reference (optional).")
+    ap.add_argument("--anm-reference-dir", type=Path, help="salient_feature_anomaly checkout.")
     args = ap.parse_args()
     names = [m.strip() for m in args.methods.split(",") if m.strip()]
     for name in names:
@@ -293,6 +338,10 @@ def measure(name: str, args: argparse.Namespace, tmp: Path) -> None:
         cells = [f"{step:.3f}", "-", f"{1 / step:.2f}", *["-"] * 5, f"{snips:.0f}"]
         shape_ref = f"{n}+{n}x1x{cfg.n_segments}x{dim}"
         print(" | ".join(["ur_dmu reference", shape_ref, *cells]), flush=True)
+    if name == "anm" and args.anm_reference_dir and not args.quick:
+        step, snips = anm_reference(args.anm_reference_dir, cache, n, args.steps, videos)
+        cells = [f"{step:.3f}", "-", f"{1 / step:.2f}", *["-"] * 5, f"{snips:.0f}"]
+        print(" | ".join(["anm reference", shape, *cells]), flush=True)
     shutil.rmtree(tmp / name)
     shutil.rmtree(tmp / f"{name}-cache")
 

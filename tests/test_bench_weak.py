@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import yaml
 from helpers_ucsd import write_ucsd_layout
 
 from vadkit.bench.ucsd_layout import find_ucsd_layout
-from vadkit.bench.weak import batch_per_class, make_splits
+from vadkit.bench.weak import anm_window, batch_per_class, make_splits
 from vadkit.cli.main import main
 from vadkit.errors import VadkitError
 
@@ -62,6 +64,28 @@ def test_batch_size_from_the_data():
     assert batch_per_class(80, 64) == 32
 
 
+def test_anm_window_gives_every_video_two_windows():
+    # published 28, capped at half the shortest video (Ped2: 8 snippets of 16 frames -> 4)
+    assert [anm_window(t) for t in (1, 2, 8, 9, 56, 1000)] == [1, 1, 4, 4, 28, 28]
+
+
+def test_anm_scores_vary_inside_short_videos():
+    # Ped2: 8-12 snippets per test video. With the published window (28) a video is one
+    # window and all its snippets get one score (macro frame AUC exactly 0.5); with the
+    # benchmark's model values the windows split every video, so scores vary inside it.
+    from vadkit.bench.weak import _model_values
+    from vadkit.methods.registry import get_method
+
+    method = get_method("anm")
+    torch.manual_seed(0)
+    model = method.model_cls(method.config_cls.from_dict(_model_values(method, 16, 1, 8)))
+    x = torch.randn(1, 1, 8, 16)
+    x[:, :, 4:] += 3.0  # a different second half
+    s = model.score(x)[0]
+    assert len(np.unique(s[:4])) == 1 and len(np.unique(s[4:])) == 1  # windows of 4
+    assert s[0] != s[4]
+
+
 def test_bad_input_is_one_line(tmp_path, capsys):
     base = ["benchmark", "weak", "--out", str(tmp_path / "o")]
     assert main([*base, "--data", str(tmp_path / "none")]) == 2
@@ -73,17 +97,22 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert "at least 3" in err and len(err.splitlines()) == 1
     assert main([*base, "--data", str(root), "--methods", "mil,knn"]) == 2
     assert "not a weak method" in capsys.readouterr().err
+    mini = write_ucsd_layout(tmp_path / "three", n_train=2, n_test=3, n=16)
+    assert main([*base, "--data", str(mini), "--train-threads", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--train-threads 0" in err and len(err.splitlines()) == 1
 
 
 def test_command_end_to_end(mini, tmp_path):
     out, docs = tmp_path / "run", tmp_path / "bench.md"
     docs.write_text("# Benchmarks\n\nkept text\n")
     args = ["benchmark", "weak", "--data", str(mini), "--out", str(out), "--docs", str(docs)]
-    args += ["--methods", "mil,rtfm", "--splits", "2", "--iterations", "4", "--val-every", "2"]
+    args += ["--methods", "mil,rtfm,anm", "--splits", "2", "--iterations", "4"]
+    args += ["--val-every", "2"]
     args += ["--random-init"]
     assert main(args) == 0
     doc = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm"]
+    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm", "anm"]
     for r in doc["rows"]:
         assert len(r["runs"]) == 2
         for run in r["runs"]:
@@ -97,9 +126,37 @@ def test_command_end_to_end(mini, tmp_path):
     run0 = out / "split0" / "mil" / "run"
     scored = set(np.load(run0 / "scores.npz").files)
     assert scored == set(doc["splits"][0]["test"])
+    # anm scores windows: with the published window (28) every 2-snippet video here was one
+    # window with one constant score; the benchmark's window is 2 // 2 = 1 snippet
+    cfg = yaml.safe_load((out / "split0" / "anm" / "run" / "config.yaml").read_text())
+    assert (cfg["model"]["window"], cfg["model"]["stride"]) == (1, 1)
+    assert cfg["train"]["min_delta"] < 0  # selection: ties go to the later step
+    assert cfg["model"]["feature_dim"] == 1280
+    mil = yaml.safe_load((out / "split0" / "mil" / "run" / "config.yaml").read_text())
+    assert mil["model"]["l2_normalize"] is True
     text = docs.read_text()
     assert "kept text" in text and text.count("benchmark:weak:mini:efficientnet_lite0 begin") == 1
     assert "| mil |" in text and "| rtfm |" in text
     # a second run reuses the store (no video extracted again) and replaces the block
     assert main([*args, "--store", str(out / "store"), "--splits", "1"]) == 0
     assert docs.read_text().count("benchmark:weak:mini") == 2  # begin + end
+
+
+def test_selection_ties_go_to_the_later_step():
+    # 4 held-out videos give few distinct AUC values; a flat validation curve must keep
+    # the longer-trained model (before: the first validation, step 2 of 6 here)
+    from vadkit.bench.weak import TIE_TO_LATER
+    from vadkit.methods.mil import MILConfig, MILModel
+    from vadkit.train.loop import fit
+    from vadkit.train.schedule import Schedule
+
+    feats = np.random.default_rng(0).normal(size=(8, 32, 1, 8)).astype(np.float32)
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    for min_delta, best in ((0.0, 2), (TIE_TO_LATER, 6)):
+        torch.manual_seed(0)
+        model = MILModel(MILConfig(feature_dim=8))
+        sched = Schedule(2, 6, None, 32, 0, 2, {})
+        res = fit(
+            model, feats, labels, np.arange(8), sched, validate=lambda m: 1.0, min_delta=min_delta
+        )
+        assert res.best_step == best

@@ -285,3 +285,16 @@ def test_segment_of_snippet_hand_worked():
     assert segment_of_snippet(3, 4).tolist() == [1, 2, 3]
     assert segment_of_snippet(64, 32).tolist() == np.repeat(np.arange(32), 2).tolist()
     assert segment_of_snippet(32, 32).tolist() == list(range(32))
+
+
+def test_l2_normalize_makes_scores_independent_of_feature_scale():
+    # the reference's C3D segments have norm 1 (Save_C3DFeatures_32Segments); a raw store
+    # (e.g. EfficientNet-Lite0, norms ~18) saturated the sigmoid at Adagrad lr 0.01. With
+    # l2_normalize each segment x / |x| is scored: 25 * x scores exactly as x does.
+    x, _, _ = make_bags(1, 1, seed=3)
+    model = small_model(l2_normalize=True).eval()
+    np.testing.assert_allclose(model.score(25.0 * x), model.score(x), rtol=1e-5, atol=1e-6)
+    unit = x / x.norm(dim=-1, keepdim=True)
+    plain = small_model().eval()  # same seed -> same weights
+    np.testing.assert_allclose(model.score(x), plain.score(unit), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(plain.score(25.0 * x), plain.score(x))

@@ -251,3 +251,22 @@ def test_topk_competes_among_snippets_kept_by_dropout():
     for b in range(4):  # the 3 largest among the snippets the same mask keeps
         want = sorted(torch.nonzero(kept[b]).flatten().tolist())[-3:][::-1]
         assert picked[b].tolist() == want
+
+
+def test_fused_adam_gives_the_reference_update():
+    # make_adam may use torch's fused kernel; the update must be the default Adam's
+    # (reference main.py: Adam(lr=1e-3, weight_decay=5e-3)) up to float rounding
+    torch.manual_seed(0)
+    a, b = RTFMModel(SMALL), RTFMModel(SMALL)
+    b.load_state_dict(a.state_dict())
+    ref = torch.optim.Adam(b.parameters(), lr=1e-3, weight_decay=5e-3, foreach=False)
+    opt = a.make_optimizer()
+    for step in range(3):
+        g = torch.Generator().manual_seed(step)
+        for p, q in zip(a.parameters(), b.parameters(), strict=True):
+            p.grad = torch.randn(p.shape, generator=g)
+            q.grad = p.grad.clone()
+        opt.step()
+        ref.step()
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)

@@ -344,3 +344,21 @@ def test_bad_config():
         TACnetConfig(attention_type="soft")
     cfg = TACnetConfig.from_dict({"feature_dim": 2048, "lr_milestones": [5, 10]})
     assert (cfg.feature_dim, cfg.lr_milestones) == (2048, (5, 10))
+
+
+def test_trainer_steps_the_epoch_milestones_once_per_epoch_in_iteration_schedules():
+    # 8 normal training videos at 2 per class and step: an epoch is 8 // 2 = 4 steps, so
+    # MultiStepLR([1], 0.1) keeps lr 1e-3 for steps 1-4 and uses 1e-4 from step 5 on
+    # (before the fix the trainer stepped it every step: 1e-4 from step 2).
+    from vadkit.train.loop import fit
+    from vadkit.train.schedule import Schedule
+
+    x, video, _ = make_bags(8, 8, seed=5)
+    feats = x.numpy().transpose(0, 2, 1, 3)  # (N, S, C, D) as the pooled cache holds
+    model = small_model(lr=1e-3, lr_milestones=(1,), lr_gamma=0.1)
+    sched = Schedule(2, 7, None, 32, 0, 100, {})
+    recs: list[dict] = []
+    rows = np.arange(16)
+    fit(model, feats, video.numpy(), rows, sched, validate=None, log_every=1, log=recs.append)
+    lrs = [r["lr"] for r in recs if "lr" in r]
+    assert lrs == pytest.approx([1e-3] * 4 + [1e-4] * 3)

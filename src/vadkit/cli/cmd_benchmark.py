@@ -104,6 +104,9 @@ Example:
 @click.option("--methods", default=None, help="Comma-separated weak methods [all of them].")
 @click.option("--iterations", type=int, default=200, show_default=True, help="Steps per run.")
 @click.option("--val-every", type=int, default=20, show_default=True, help="Steps per validation.")
+@click.option(
+    "--train-threads", type=int, default=1, show_default=True, help="torch threads for training."
+)
 @click.option("--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
 @click.option(
@@ -121,6 +124,7 @@ def weak(
     methods: str | None,
     iterations: int,
     val_every: int,
+    train_threads: int,
     random_init: bool,
     out: Path,
     docs: Path | None,
@@ -138,6 +142,7 @@ def weak(
         iterations=iterations,
         val_every=val_every,
         random_init=random_init,
+        train_threads=train_threads,
     )
     doc = run_weak_benchmark(data, out, config, store, log=lambda m: click.echo(m, err=True))
     table = weak_markdown(doc)

@@ -7,7 +7,8 @@ A model follows the method contract (``docs/training.md``): ``forward(x (B, C, T
 pooled normal videos of the training side (e.g. S3R's dictionary of normal prototypes; it may
 replace ``model.config``, which the run then records), and
 ``make_scheduler(optimizer)`` gives an LR scheduler stepped once per epoch (epoch schedules)
-or once per step (iteration schedules).
+or once per step (iteration schedules); a model with ``scheduler_per_epoch = True`` (milestones
+in epochs) has it stepped once per epoch of the normal training videos in both.
 """
 
 from __future__ import annotations
@@ -116,6 +117,11 @@ def fit(
     optimizer = model.make_optimizer()
     # optional: stepped once per epoch (epoch schedules) or once per step (iteration schedules)
     scheduler = model.make_scheduler(optimizer) if hasattr(model, "make_scheduler") else None
+    # a scheduler whose milestones count epochs (``model.scheduler_per_epoch``) is stepped
+    # once per pass over the normal training videos in iteration schedules too
+    sched_every = schedule.steps_per_epoch
+    if not sched_every and getattr(model, "scheduler_per_epoch", False):
+        sched_every = max(1, int((labels[train_rows] == 0).sum()) // n)
     best_metric, best_step, best_state = -math.inf, 0, None
     bad, stopped, history = 0, False, []
     t0 = time.perf_counter()
@@ -131,9 +137,7 @@ def fit(
         loss.backward()
         lr = float(optimizer.param_groups[0]["lr"])  # the lr this step used
         optimizer.step()
-        if scheduler is not None and (
-            not schedule.steps_per_epoch or step % schedule.steps_per_epoch == 0
-        ):
+        if scheduler is not None and (not sched_every or step % sched_every == 0):
             scheduler.step()
         if step % log_every == 0 or step == 1:
             rec = {"step": step, "loss": float(loss.detach()), **_floats(parts)}

@@ -25,6 +25,8 @@ class MILConfig:
     hidden2: int = 32  # second FC, linear (T, M: no activation)
     dropout: float = 0.6  # after both hidden layers (T, M)
     n_segments: int = 32  # segments per video bag (T: n_seg = 32; P: Sec. 3.3)
+    l2_normalize: bool = False  # L2-normalise each segment in forward (the reference's C3D
+    # segments are L2-normalised when extracted, Save_C3DFeatures_32Segments; True for other stores)
     margin: float = 1.0  # ranking hinge max(0, margin - max abn + max nor) (T: custom_objective)
     lambda_sparsity: float = 8e-5  # sum of abnormal bags' scores (T: 0.00008 * sum(sub_sum_l1))
     lambda_smooth: float = 8e-5  # sum of squared neighbour differences (T: 0.00008 * sum(sub_l2))
@@ -51,6 +53,10 @@ class MILConfig:
             value = getattr(self, name)
             require(value >= 0, f"MILConfig: {name} must be >= 0, got {value!r}")
         require(self.lr > 0, f"MILConfig: lr must be > 0, got {self.lr}")
+        require(
+            isinstance(self.l2_normalize, bool),
+            f"MILConfig: l2_normalize must be true or false, got {self.l2_normalize!r}",
+        )
         require(
             self.init in ("glorot_normal", "torch"),
             f"MILConfig: init must be 'glorot_normal' or 'torch', got {self.init!r}",

@@ -58,6 +58,8 @@ class MILModel(nn.Module):
         ``"video_scores"`` ``(B,)`` (max over segments) and ``"crop_scores"`` ``(B, C, T)``.
         """
         x = check_features(x, self.config.feature_dim, 1, "mil")
+        if self.config.l2_normalize:
+            x = nn.functional.normalize(x, dim=-1)
         h = self.dropout(torch.relu(self.fc1(x)))
         h = self.dropout(self.fc2(h))
         crop_scores = torch.sigmoid(self.fc3(h)).squeeze(-1)

@@ -13,7 +13,7 @@ from vadkit.methods.rtfm.losses import (
     rtfm_loss,
     topk_by_magnitude,
 )
-from vadkit.methods.rtfm.model import snippet_classifier
+from vadkit.methods.rtfm.model import make_adam, snippet_classifier
 from vadkit.methods.s3r.config import S3RConfig
 
 __all__ = ["DeNormal", "EnNormal", "S3RModel"]
@@ -243,6 +243,4 @@ class S3RModel(nn.Module):
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam over all parameters with the config's lr and weight decay (as the reference)."""
-        return torch.optim.Adam(
-            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
-        )
+        return make_adam(self, self.config.lr, self.config.weight_decay)

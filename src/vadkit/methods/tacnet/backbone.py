@@ -33,6 +33,9 @@ class TACnetWithBackbone(nn.Module):
     config : head and training hyperparameters (``feature_dim`` must be the backbone's).
     """
 
+    #: ``make_scheduler``'s milestones count epochs: the trainer steps it once per epoch
+    scheduler_per_epoch = True
+
     def __init__(self, backbone: nn.Module, config: TACnetConfig | None = None) -> None:
         super().__init__()
         self.config = config or TACnetConfig(finetune_backbone=True)

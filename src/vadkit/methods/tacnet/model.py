@@ -42,6 +42,9 @@ class TACnetModel(nn.Module):
     config : hyperparameters; ``TACnetConfig()`` gives the reference's.
     """
 
+    #: ``make_scheduler``'s milestones count epochs: the trainer steps it once per epoch
+    scheduler_per_epoch = True
+
     def __init__(self, config: TACnetConfig | None = None) -> None:
         super().__init__()
         self.config = config or TACnetConfig()
