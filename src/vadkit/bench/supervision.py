@@ -168,27 +168,30 @@ def run_supervision_benchmark(
             (("one-class", config.one_class), ("weak", weak), ("full", config.full))
             for m in ms]  # fmt: skip
     timings: dict[str, float] = {lv: 0.0 for lv in LEVELS}
-    for k, split in enumerate(splits):
-        log(f"split {k} (seed {split.seed}): {len(split.train)} training videos "
-            f"({sum(split.train.values())} abnormal), {len(split.test)} test videos")  # fmt: skip
-        test_store = FeatureStore.open(wb._split_store(st, split.test, out / f"split{k}" / "test"))
-        for row in rows:
-            t = time.perf_counter()
-            name, level, run = row["method"], row["level"], out / f"split{k}" / row["method"]
-            if level == "weak":
-                res = wb._one_run(layout, get_method(name), st, split, wcfg, run, log)
-            else:
-                scores = (
-                    _one_class(name, st, split) if level == "one-class"
-                    else _full_run(name, layout, st, split, config, run, log)
-                )  # fmt: skip
-                res = wb._metrics(layout, wb._frame_scores(scores, test_store))
-            videos, frames = _cost(split, level, st)
-            res.update(labelled_videos=videos, labelled_frames=frames,
-                       seconds=time.perf_counter() - t)  # fmt: skip
-            timings[level] += res["seconds"]
-            row["runs"].append(res)
-            log(f"  {level} {name}: micro AUC {res['micro_auc']:.3f}")
+    with wb._torch_threads(wcfg.train_threads):  # small models: one thread is fastest
+        for k, split in enumerate(splits):
+            log(f"split {k} (seed {split.seed}): {len(split.train)} training videos "
+                f"({sum(split.train.values())} abnormal), {len(split.test)} test videos")  # fmt: skip
+            test_store = FeatureStore.open(
+                wb._split_store(st, split.test, out / f"split{k}" / "test")
+            )
+            for row in rows:
+                t = time.perf_counter()
+                name, level, run = row["method"], row["level"], out / f"split{k}" / row["method"]
+                if level == "weak":
+                    res = wb._one_run(layout, get_method(name), st, split, wcfg, run, log)
+                else:
+                    scores = (
+                        _one_class(name, st, split) if level == "one-class"
+                        else _full_run(name, layout, st, split, config, run, log)
+                    )  # fmt: skip
+                    res = wb._metrics(layout, wb._frame_scores(scores, test_store))
+                videos, frames = _cost(split, level, st)
+                res.update(labelled_videos=videos, labelled_frames=frames,
+                           seconds=time.perf_counter() - t)  # fmt: skip
+                timings[level] += res["seconds"]
+                row["runs"].append(res)
+                log(f"  {level} {name}: micro AUC {res['micro_auc']:.3f}")
     for row in rows:
         for key in ("micro_auc", "macro_auc", "labelled_videos", "labelled_frames"):
             row[key] = _summary([r[key] for r in row["runs"]])

@@ -139,7 +139,8 @@ def _model_values(method: Any, dim: int, crops: int, shortest: int | None = None
     """Model fields scaled to the store's feature size, as the configs do for 1024-d, and
     adapted to the data where the published value assumes UCF-Crime (see the docs):
     ``anm`` window and stride from the shortest video (:func:`anm_window`), ``mil`` input
-    L2-normalised per segment as the reference's C3D features are."""
+    L2-normalised per segment as the reference's C3D features are, ``ur_dmu`` pooled to 32
+    segments (not UCF-Crime's 200) as its ShanghaiTech config does."""
     import dataclasses
 
     fields = {f.name for f in dataclasses.fields(method.config_cls)}
@@ -158,6 +159,8 @@ def _model_values(method: Any, dim: int, crops: int, shortest: int | None = None
         want.update(window=anm_window(shortest), stride=anm_window(shortest))
     if method.name == "mil":
         want.update(l2_normalize=True)
+    if method.name == "ur_dmu":  # 200 segments are for UCF-Crime's long videos; short videos
+        want.update(n_segments=32)  # use 32, as configs/ur_dmu/shanghaitech.yaml does
     return {k: v for k, v in want.items() if k in fields}
 
 
