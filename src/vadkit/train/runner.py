@@ -323,7 +323,10 @@ def train_run(
     tag = " [ORACLE selection]" if oracle else ""
     if frame is not None:
         echo(f"test frame AUC {frame:.4f}{tag}")
-    else:
-        echo(f"test video AUC {metrics['test_video_auc']}{tag} (no --annotations: no frame AUC)")
+    elif metrics.get("test_video_auc") is not None:
+        auc = metrics["test_video_auc"]
+        echo(f"test video AUC {auc:.4f}{tag} (no --annotations: no frame AUC)")
+    else:  # e.g. a benchmark that evaluates the scores itself
+        echo("test videos scored (no --annotations and no video labels: no AUC here)")
     echo(f"wrote {path}")
     return metrics
