@@ -84,7 +84,7 @@ def test_fusion_of_motion_and_appearance_on_the_generated_layout(mini, tmp_path)
     )
     doc = run_ucsd_benchmark(mini, tmp_path, cfg, log=lambda m: None)
     rows = {r["name"]: r for r in doc["rows"]}
-    assert doc["headline"] == "fusion" and doc["skipped_backbones"] == ["no_such_backbone"]
+    assert doc["headline"] == "object_speed" and doc["skipped_backbones"] == ["no_such_backbone"]
     assert rows["appearance"]["pixel"]["videos"] == 1
     assert rows["fusion"]["micro_auc"] >= 0.9 and "appearance (no smoothing)" in rows
     assert rows["fusion"]["note"].startswith("object_speed + appearance")
@@ -104,7 +104,9 @@ def test_selection_reads_no_test_label(mini, tmp_path):
     gt = flipped / "UCSDmini.m"
     gt.write_text(gt.read_text().replace("[9:20]", "[1:8]").replace("[13:24]", "[1:12]"))
     cfg = UCSDBenchConfig(grid=(4, 4), workers=1)
-    docs = [run_ucsd_benchmark(d, tmp_path / d.name, cfg, log=lambda m: None) for d in (mini, flipped)]
+    docs = [
+        run_ucsd_benchmark(d, tmp_path / d.name, cfg, log=lambda m: None) for d in (mini, flipped)
+    ]
     a, b = (d["selection"] for d in docs)
     assert a["selected"] == b["selected"]
     assert [c["val_auc"] for c in a["candidates"]] == [c["val_auc"] for c in b["candidates"]]

@@ -187,6 +187,10 @@ def run_ucsd_benchmark(
     headline = config.headline if config.headline in state else "object_speed"
     sel = by_name["object_speed"].extra
     timings["total"] = time.perf_counter() - t0
+    import resource
+
+    use = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in use)
     doc = {
         "dataset": str(layout.root),
         "ground_truth": str(layout.gt_file),
@@ -211,6 +215,7 @@ def run_ucsd_benchmark(
             "candidates": sel["selection"],
         },
         "timings_s": timings,
+        "cpu_s": cpu,
     }
     write_outputs(doc, state, layout, out)
     return doc
