@@ -57,6 +57,10 @@ def test_cli_end_to_end_and_rerun_replaces_only_the_block(mini, tmp_path):
     assert sum(c["selected"] for c in sel["candidates"]) == 1
     chosen = next(c for c in sel["candidates"] if c["selected"])
     assert chosen["within_one_se"] and rows["object_speed"]["sigma"] == chosen["sigma"]
+    from vadkit.methods.oneclass.base import load_scorer
+
+    model = load_scorer(out / "object_speed.npz")  # the fitted headline scorer, calibrated
+    assert model.name == "object_speed" and model.false_alarm_rate_ == 0.05
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "curve_01.png",
         "curve_02.png",

@@ -186,6 +186,8 @@ def run_ucsd_benchmark(
         results.append(_finish_row(row, name, layout, sigma, config.false_alarm_rate, state))
     headline = config.headline if config.headline in state else "object_speed"
     sel = by_name["object_speed"].extra
+    out.mkdir(parents=True, exist_ok=True)
+    model = sel["scorer"].save(out / "object_speed.npz")  # fitted, threshold on raw scores
     timings["total"] = time.perf_counter() - t0
     import resource
 
@@ -206,6 +208,7 @@ def run_ucsd_benchmark(
         "headline": headline,
         "rows": results,
         "skipped_backbones": skipped,
+        "model": str(model),
         "selection": {
             "rule": f"{config.selection_rule}: micro frame AUC on held-out normal training "
             "videos with synthetic anomalies (largest moving region sped up); test AUCs "

@@ -111,6 +111,7 @@ def motion_rows(
     row.pixel = pixel_metrics(
         layout, lambda v, size: scorer.score_maps(cells[f"test/{v}"], size), config.pixel_downsample
     )
+    scorer.calibrate_scores(np.concatenate(list(row.heldout.values())), config.false_alarm_rate)
 
     def flat(x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), -1)
@@ -165,7 +166,8 @@ def motion_rows(
     sel.pixel = pixel_metrics(
         layout, lambda v, size: obj.score_maps(peaks[f"test/{v}"], size), config.pixel_downsample
     )
-    sel.extra.update(selected=best, selection=table)
+    obj.calibrate_scores(np.concatenate(list(sel.heldout.values())), config.false_alarm_rate)
+    sel.extra.update(selected=best, selection=table, scorer=obj)
     # the test AUC of every candidate, computed only now that the choice is made (reported,
     # labelled as such; never fed back)
     report_test_aucs(
