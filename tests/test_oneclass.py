@@ -173,7 +173,12 @@ def test_flow_features_measure_a_known_translation():
 def test_save_load_gives_identical_scores(name, tmp_path):
     from vadkit.methods.oneclass.flow import FLOW_FEATURES
 
-    shapes = {"knn": (50, 6), "patch_knn": (20, 5, 5, 3), "motion": (50, 3, 4, len(FLOW_FEATURES))}
+    shapes = {
+        "knn": (50, 6),
+        "patch_knn": (20, 5, 5, 3),
+        "motion": (50, 3, 4, len(FLOW_FEATURES)),
+        "object_speed": (50, 3, 4),
+    }
     x = np.abs(RNG.normal(size=shapes[name])).astype(np.float32)
     sc = build_scorer(name).fit(x)
     sc.calibrate(x[:10], 0.1)
@@ -184,7 +189,7 @@ def test_save_load_gives_identical_scores(name, tmp_path):
 
 
 def test_registry_errors_and_unfitted_use():
-    with pytest.raises(VadkitError, match="valid names: knn, motion, patch_knn"):
+    with pytest.raises(VadkitError, match="valid names: knn, motion, object_speed, patch_knn"):
         get_scorer_class("nope")
     with pytest.raises(VadkitError, match="not fitted"):
         KNNScorer().score(np.zeros((2, 3)))

@@ -21,7 +21,13 @@ WEAK = ["mil", "rtfm", "s3r", "anm", "tacnet"]
 
 def test_the_five_weak_methods_are_registered_in_order():
     assert list_methods("weak")[:5] == WEAK
-    assert list_methods("one-class") == ["knn", "patch_knn", "motion", "autoencoder"]
+    assert list_methods("one-class") == [
+        "knn",
+        "patch_knn",
+        "motion",
+        "object_speed",
+        "autoencoder",
+    ]
     assert list_methods("full") == ["aed_t"]
     assert method_entry("rtfm").module == "vadkit.methods.rtfm"
 

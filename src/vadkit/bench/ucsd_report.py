@@ -14,7 +14,13 @@ from vadkit.bench.ucsd_layout import UCSDLayout
 from vadkit.errors import VadkitError
 from vadkit.io.atomic import atomic_write, atomic_write_json, atomic_write_text
 
-__all__ = ["write_outputs", "ablation_markdown", "update_docs_block", "plot_curves"]
+__all__ = [
+    "ablation_markdown",
+    "plot_curves",
+    "selection_markdown",
+    "update_docs_block",
+    "write_outputs",
+]
 
 
 def _fmt(x: float | None) -> str:
@@ -46,16 +52,55 @@ def ablation_markdown(doc: Mapping[str, Any]) -> str:
         )
     for bb in doc["skipped_backbones"]:
         lines.append(f"| {bb} knn | skipped | – | – | – | – | – | not in the backbone registry |")
+    lines += selection_markdown(doc)
     t = doc["timings_s"]
     lines += [
         "",
         "Timings (s): "
         + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
+        + (f"; CPU time of all processes {doc['cpu_s']:.0f} s" if "cpu_s" in doc else "")
         + f"; load average at the end {doc.get('load_average', '?')} on {os.cpu_count()} cores"
         + (" (cached features reused)" if doc.get("cached") else "")
         + ".",
     ]
     return "\n".join(lines)
+
+
+def selection_markdown(doc: Mapping[str, Any]) -> list[str]:
+    """The ``object_speed`` selection: per window and threshold, the sigma with the best
+    validation AUC; test AUCs (computed after the choice, never used) beside them."""
+    sel = doc.get("selection")
+    if not sel:
+        return []
+    from fractions import Fraction
+
+    best: dict[tuple[float, float], dict[str, Any]] = {}
+    for c in sel["candidates"]:
+        key = (c["window"], c["min_speed"])
+        if key not in best or c["val_auc"] > best[key]["val_auc"] or c["selected"]:
+            if key in best and best[key]["selected"]:
+                continue
+            best[key] = c
+    lines = [
+        "",
+        f"Selection of `object_speed` ({len(sel['candidates'])} candidates; rule "
+        f"`{sel['rule'].split(':')[0]}`): validation = micro AUC on the held-out normal videos "
+        "with synthetic sped-up objects. Per window and threshold the row shows its best "
+        "sigma on validation (or the selected one). **Test AUCs were computed after the "
+        "choice and were not used.**",
+        "",
+        "| window (of frame height) | min speed | sigma | validation AUC | within 1 SE "
+        "| test micro AUC | test macro AUC | |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for (w, m), c in best.items():
+        mark = "**selected**" if c["selected"] else ("best validation" if c["best_val"] else "")
+        lines.append(
+            f"| {Fraction(w).limit_denominator(64)} | {m:g} | {c['sigma']:g} "
+            f"| {c['val_auc']:.4f} | {'yes' if c.get('within_one_se') else 'no'} "
+            f"| {_fmt(c.get('test_micro_auc'))} | {_fmt(c.get('test_macro_auc'))} | {mark} |"
+        )
+    return lines
 
 
 def update_docs_block(path: str | Path, key: str, body: str) -> Path:

@@ -12,7 +12,7 @@ import numpy as np
 from vadkit.bench.ucsd_layout import UCSDLayout
 from vadkit.io.atomic import atomic_save_npy
 from vadkit.io.video import FrameFolderReader
-from vadkit.methods.oneclass.flow import FLOW_FEATURES, flow_cell_features
+from vadkit.methods.oneclass.flow import FLOW_FEATURES
 
 __all__ = ["Row", "motion_rows", "appearance_row", "store_knn_row", "pixel_metrics"]
 
@@ -30,6 +30,7 @@ class Row:
     heldout: dict[str, np.ndarray]
     pixel: dict[str, Any] | None = None
     ablate_smoothing: bool = True  # also report the row without temporal smoothing
+    sigma: float | None = None  # smoothing of this row (None: the benchmark's sigma)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,24 +48,6 @@ def _cached(path: Path, n: int, make: Callable[[], np.ndarray]) -> np.ndarray:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(path, a)
     return a
-
-
-def _flow(layout: UCSDLayout, config: Any, cache: Path, log: Log) -> dict[str, np.ndarray]:
-    gh, gw = config.grid
-    d = cache / f"flow-{config.flow_method}-{gh}x{gw}-r{config.flow_resize:g}"
-    out = {}
-    videos = [("train", v, p) for v, p in layout.train.items()]
-    videos += [("test", v, p) for v, p in layout.test.items()]
-    for split, vid, folder in videos:
-        out[f"{split}/{vid}"] = _cached(
-            d / f"{split}-{vid}.npy",
-            layout.n_frames[vid] if split == "test" else len(FrameFolderReader(folder)),
-            lambda folder=folder: flow_cell_features(
-                _frames(folder), config.grid, config.flow_method, config.flow_resize
-            ),
-        )
-    log(f"flow features: {len(videos)} videos ({d})")
-    return out
 
 
 def pixel_metrics(layout: UCSDLayout, maps: Callable[[str, tuple[int, int]], np.ndarray], ds: int):
@@ -93,10 +76,18 @@ def pixel_metrics(layout: UCSDLayout, maps: Callable[[str, tuple[int, int]], np.
 def motion_rows(
     layout: UCSDLayout, fit_ids: list[str], held_ids: list[str], config: Any, cache: Path, log: Log
 ) -> list[Row]:
-    """The training-free fastest-cell baseline and the learned ``motion`` scorer."""
-    from vadkit.methods.oneclass.motion import MotionScorer
+    """Flow rows: the training-free baselines, ``motion``, flow-cell ``knn`` and the
+    validation-selected ``object_speed`` (the selection table in ``rows[-1].extra``)."""
+    from dataclasses import replace
 
-    flow = _flow(layout, config, cache, log)
+    from vadkit.bench.ucsd_flow import dataset_flow
+    from vadkit.bench.ucsd_select import report_test_aucs, select_object_speed
+    from vadkit.methods.oneclass.knn import KNNScorer
+    from vadkit.methods.oneclass.motion import MotionScorer
+    from vadkit.methods.oneclass.object_speed import ObjectSpeedScorer
+
+    flow = dataset_flow(layout, held_ids, config, cache, log)
+    cells = {k: v["cells"] for k, v in flow.items()}
     speed = FLOW_FEATURES.index("mean_speed")
 
     def fastest(x: np.ndarray) -> np.ndarray:
@@ -106,42 +97,95 @@ def motion_rows(
         name="fastest-cell speed",
         kind="training-free",
         note="mean flow speed of the fastest cell; no training data used",
-        test={v: fastest(flow[f"test/{v}"]) for v in layout.test},
-        heldout={v: fastest(flow[f"train/{v}"]) for v in held_ids},
+        test={v: fastest(cells[f"test/{v}"]) for v in layout.test},
+        heldout={v: fastest(cells[f"train/{v}"]) for v in held_ids},
     )
-    scorer = MotionScorer(config.motion).fit(np.concatenate([flow[f"train/{v}"] for v in fit_ids]))
+    scorer = MotionScorer(config.motion).fit(np.concatenate([cells[f"train/{v}"] for v in fit_ids]))
     row = Row(
         name="motion",
         kind="learned",
         note=f"per-cell normal model of flow ({config.motion.mode})",
-        test={v: scorer.score(flow[f"test/{v}"]) for v in layout.test},
-        heldout={v: scorer.score(flow[f"train/{v}"]) for v in held_ids},
+        test={v: scorer.score(cells[f"test/{v}"]) for v in layout.test},
+        heldout={v: scorer.score(cells[f"train/{v}"]) for v in held_ids},
     )
     row.pixel = pixel_metrics(
-        layout, lambda v, size: scorer.score_maps(flow[f"test/{v}"], size), config.pixel_downsample
+        layout, lambda v, size: scorer.score_maps(cells[f"test/{v}"], size), config.pixel_downsample
     )
     scorer.calibrate_scores(np.concatenate(list(row.heldout.values())), config.false_alarm_rate)
-    row.extra["scorer"] = scorer
-    # a learned baseline: knn on the whole frame's flow-cell vector
-    from dataclasses import replace
-
-    from vadkit.methods.oneclass.knn import KNNScorer
 
     def flat(x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), -1)
 
     knn = KNNScorer(replace(config.knn, l2_normalize=False)).fit(
-        np.concatenate([flat(flow[f"train/{v}"]) for v in fit_ids])
+        np.concatenate([flat(cells[f"train/{v}"]) for v in fit_ids])
     )
     flow_knn = Row(
         name="flow-cell knn",
         kind="learned baseline",
         note="knn on the frame's vector of all flow-cell statistics",
-        test={v: knn.score(flat(flow[f"test/{v}"])) for v in layout.test},
-        heldout={v: knn.score(flat(flow[f"train/{v}"])) for v in held_ids},
+        test={v: knn.score(flat(cells[f"test/{v}"])) for v in layout.test},
+        heldout={v: knn.score(flat(cells[f"train/{v}"])) for v in held_ids},
         ablate_smoothing=False,
     )
-    return [base, flow_knn, row]
+    # object_speed: window, visited threshold and smoothing chosen on synthetic anomalies
+    synth = {
+        v: (flow[f"train/{v}"]["synth_peaks"], flow[f"train/{v}"]["synth_labels"]) for v in held_ids
+    }
+    best, table = select_object_speed(
+        [flow[f"train/{v}"]["peaks"] for v in fit_ids],
+        synth,
+        config.windows,
+        config.select_min_speeds,
+        config.select_sigmas,
+        config.object_speed,
+        config.selection_rule,
+    )
+    w = best.window
+    peaks = {k: v["peaks"][..., w] for k, v in flow.items()}
+    frac = config.windows[w]
+    obj = ObjectSpeedScorer(replace(config.object_speed, min_speed=best.min_speed)).fit(
+        np.concatenate([peaks[f"train/{v}"] for v in fit_ids])
+    )
+    what = f"window {_frac(frac)} of the frame height, min speed {best.min_speed:g}"
+    free = Row(
+        name="fastest-window speed",
+        kind="training-free",
+        note=f"largest mean speed over a window ({what.split(',')[0]}; the selected window)",
+        test={v: flat(peaks[f"test/{v}"]).max(axis=1) for v in layout.test},
+        heldout={v: flat(peaks[f"train/{v}"]).max(axis=1) for v in held_ids},
+        sigma=best.sigma,
+    )
+    sel = Row(
+        name="object_speed",
+        kind="learned",
+        note=f"validation-selected: {what}",
+        test={v: obj.score(peaks[f"test/{v}"]) for v in layout.test},
+        heldout={v: obj.score(peaks[f"train/{v}"]) for v in held_ids},
+        sigma=best.sigma,
+    )
+    sel.pixel = pixel_metrics(
+        layout, lambda v, size: obj.score_maps(peaks[f"test/{v}"], size), config.pixel_downsample
+    )
+    obj.calibrate_scores(np.concatenate(list(sel.heldout.values())), config.false_alarm_rate)
+    sel.extra.update(selected=best, selection=table, scorer=obj)
+    # the test AUC of every candidate, computed only now that the choice is made (reported,
+    # labelled as such; never fed back)
+    report_test_aucs(
+        [flow[f"train/{v}"]["peaks"] for v in fit_ids],
+        {v: flow[f"test/{v}"]["peaks"] for v in layout.test},
+        layout.labels,
+        table,
+        config.windows,
+        config.object_speed,
+    )
+    return [base, flow_knn, row, free, sel]
+
+
+def _frac(x: float) -> str:
+    from fractions import Fraction
+
+    f = Fraction(x).limit_denominator(64)
+    return f"{f.numerator}/{f.denominator}" if abs(float(f) - x) < 1e-9 else f"{x:g}"
 
 
 def appearance_row(

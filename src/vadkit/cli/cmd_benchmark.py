@@ -33,15 +33,34 @@ Example:
     default=None,
     help="Markdown file whose benchmark block (between marker comments) is replaced.",
 )
-@click.option("--sigma", type=float, default=5.0, show_default=True, help="Smoothing, frames.")
+@click.option(
+    "--sigma",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Smoothing (frames) of the baseline rows; object_speed selects its own.",
+)
 @click.option("--far", type=float, default=0.05, show_default=True, help="Target false-alarm rate.")
 @click.option("--grid", default="8x12", show_default=True, help="Flow cells, ROWSxCOLS.")
-@click.option("--flow", type=click.Choice(["farneback", "dis"]), default="farneback")
-@click.option("--appearance/--no-appearance", default=True, help="patch_knn on EfficientNet maps.")
+@click.option("--flow", type=click.Choice(["dis", "farneback"]), default="dis", show_default=True)
+@click.option(
+    "--workers", type=int, default=2, show_default=True, help="Processes computing the flow."
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Also the slow rows: appearance (patch_knn), fusion, and knn on FeatureStores of "
+    "efficientnet_lite0 and i3d_kinetics400 (minutes more; see docs/benchmarks.md).",
+)
+@click.option(
+    "--appearance/--no-appearance",
+    default=None,
+    help="patch_knn on EfficientNet maps and its fusion row (default: on with --full).",
+)
 @click.option(
     "--store-rows/--no-store-rows",
-    default=True,
-    help="knn rows on FeatureStores (efficientnet_lite0, i3d_kinetics400 if registered).",
+    default=None,
+    help="knn rows on FeatureStores (efficientnet_lite0, i3d_kinetics400; default: --full).",
 )
 def ucsd(
     data: Path,
@@ -51,12 +70,12 @@ def ucsd(
     far: float,
     grid: str,
     flow: str,
-    appearance: bool,
-    store_rows: bool,
+    workers: int,
+    full: bool,
+    appearance: bool | None,
+    store_rows: bool | None,
 ) -> None:
     """Fit on the normal training videos, score the test videos, write AUCs and figures."""
-    from dataclasses import replace
-
     from vadkit.bench.ucsd import UCSDBenchConfig, run_ucsd_benchmark
     from vadkit.bench.ucsd_report import ablation_markdown, update_docs_block
     from vadkit.errors import VadkitError
@@ -65,22 +84,27 @@ def ucsd(
         rows, cols = (int(x) for x in grid.lower().split("x"))
     except ValueError:
         raise VadkitError(f"--grid {grid!r}: expected ROWSxCOLS, e.g. 8x12") from None
+    if workers < 1:
+        raise VadkitError(f"--workers {workers}: need at least 1 process")
     config = UCSDBenchConfig(
         grid=(rows, cols),
         flow_method=flow,
+        workers=workers,
         sigma=sigma,
         false_alarm_rate=far,
-        appearance=appearance,
+        appearance=full if appearance is None else appearance,
+        store_backbones=("efficientnet_lite0", "i3d_kinetics400")
+        if (full if store_rows is None else store_rows)
+        else (),
     )
-    if not store_rows:
-        config = replace(config, store_backbones=())
     out = out or Path("runs") / f"benchmark-ucsd-{Path(data).resolve().name}"
     doc = run_ucsd_benchmark(data, out, config, log=lambda m: click.echo(m, err=True))
     table = ablation_markdown(doc)
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}; curves: {out / 'figures'}")
     if docs is not None:
-        update_docs_block(docs, f"ucsd:{Path(data).resolve().name}", table)
+        key = f"ucsd:{Path(data).resolve().name}" + (":full" if full else "")
+        update_docs_block(docs, key, table)
         click.echo(f"updated the benchmark block in {docs}")
 
 

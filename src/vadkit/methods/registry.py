@@ -241,6 +241,13 @@ for _name, _module, _config, _scorer, _summary in (
         "per-cell optical-flow normality learned on normal video",
     ),
     (
+        "object_speed",
+        "vadkit.methods.oneclass.object_speed",
+        "ObjectSpeedConfig",
+        "ObjectSpeedScorer",
+        "speed of the fastest object-sized flow window relative to normal, per cell",
+    ),
+    (
         "autoencoder",
         "vadkit.methods.autoencoder",
         "AutoencoderConfig",
