@@ -108,9 +108,13 @@ def dataset_flow(
     if jobs:
         args = [j[1] for j in jobs]
         if config.workers > 1 and len(jobs) > 1:
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(min(config.workers, len(jobs))) as pool:
+            # spawn, not fork: a forked child of a process whose torch/OpenMP/OpenCV threads
+            # hold a lock at fork time can wait on it forever (seen under pytest)
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(config.workers, len(jobs)), mp_context=ctx) as pool:
                 list(pool.map(_job, args))
         else:
             for a in args:
