@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 
 from vadkit.errors import VadkitError
 from vadkit.train.config import TrainConfig
@@ -85,3 +86,24 @@ def test_schedule_reads_each_reference_spelling():
         resolve_schedule(TrainConfig(iterations=5), object(), 10)
     with pytest.raises(VadkitError, match="no schedule"):
         resolve_schedule(TrainConfig(batch_per_class=2), object(), 10)
+
+
+def test_best_state_keeps_the_best_and_counts_patience():
+    """Hand-worked: values 0.5, 0.7, 0.7, 0.6 at steps 10..40."""
+    from vadkit.train.loop import BestState
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    first = BestState(min_delta=0.0, patience=2)  # ties keep the first best
+    later = BestState(min_delta=-1e-9, patience=None)  # ties go to the later step
+    stops = []
+    for step, value in zip((10, 20, 30, 40), (0.5, 0.7, 0.7, 0.6), strict=True):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        stops.append(first.update(model, value, step))
+        later.update(model, value, step)
+    assert stops == [False, False, False, True]  # 30 and 40 did not improve on 20
+    assert (first.step, first.metric, later.step) == (20, 0.7, 30)
+    assert first.restore(model, last_step=40) == 20 and model.weight.item() == 20.0
+    assert later.restore(model, last_step=40) == 30 and model.weight.item() == 30.0
+    untouched = BestState()
+    assert untouched.restore(model, last_step=7) == 7 and model.weight.item() == 30.0

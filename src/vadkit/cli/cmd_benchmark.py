@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -108,6 +109,34 @@ def ucsd(
         click.echo(f"updated the benchmark block in {docs}")
 
 
+def _split_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options the weak and supervision benchmarks share: data, store, splits."""
+    options = [
+        click.option(
+            "--data", required=True, type=click.Path(path_type=Path), help="Dataset root."
+        ),
+        click.option(
+            "--backbone", default="efficientnet_lite0", show_default=True, help="Backbone."
+        ),
+        click.option(
+            "--store",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="FeatureStore of every video (made or resumed here; default RUN_DIR/store; "
+            "the weak and supervision benchmarks can share one).",
+        ),
+        click.option(
+            "--splits", type=int, default=3, show_default=True, help="Seeded random splits."
+        ),
+        click.option(
+            "--seed", type=int, default=0, show_default=True, help="Seed of the first split."
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @benchmark.command(
     "weak",
     epilog="""\b
@@ -115,16 +144,7 @@ Example:
   vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 --splits 3 \\
       --out runs/weak-ped2 --docs docs/benchmarks.md""",
 )
-@click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset root.")
-@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Backbone.")
-@click.option(
-    "--store",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="FeatureStore of every video (made or resumed here; default RUN_DIR/store).",
-)
-@click.option("--splits", type=int, default=3, show_default=True, help="Seeded random splits.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first split.")
+@_split_options
 @click.option("--methods", default=None, help="Comma-separated weak methods [all of them].")
 @click.option("--iterations", type=int, default=200, show_default=True, help="Steps per run.")
 @click.option("--val-every", type=int, default=20, show_default=True, help="Steps per validation.")
@@ -184,16 +204,7 @@ Example:
   vadkit benchmark supervision --data ped2 --backbone efficientnet_lite0 --splits 3 \\
       --out runs/supervision-ped2 --docs docs/benchmarks.md""",
 )
-@click.option("--data", required=True, type=click.Path(path_type=Path), help="Dataset root.")
-@click.option("--backbone", default="efficientnet_lite0", show_default=True, help="Backbone.")
-@click.option(
-    "--store",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="FeatureStore of every video (made or resumed here; the weak benchmark's store works).",
-)
-@click.option("--splits", type=int, default=3, show_default=True, help="Seeded random splits.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first split.")
+@_split_options
 @click.option("--one-class", "one_class", default="knn", show_default=True, help="One-class rows.")
 @click.option("--weak", "weak_methods", default=None, help="Weak rows [every weak method].")
 @click.option("--full", "full_methods", default="aed_t", show_default=True, help="Full rows.")

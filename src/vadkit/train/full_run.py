@@ -9,9 +9,7 @@ See :mod:`vadkit.train.full` for where the labels come from and how batches are 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,7 +29,7 @@ from vadkit.train.full import (
     validation_frame_auc,
     video_class_indices,
 )
-from vadkit.train.loop import seed_everything
+from vadkit.train.loop import BestState, seed_everything
 from vadkit.train.rundir import CHECKPOINT_FORMAT, RunWriter, check_store_matches, store_meta
 from vadkit.train.scoring import frame_metrics, load_ground_truth, video_auc
 
@@ -273,7 +271,7 @@ def _fit(
     """The loop: one batch of windows per step; the best validated state is kept."""
     device, total, every = tcfg.device, sched["iterations"], sched["val_every"]
     optimizer = model.make_optimizer()
-    best_metric, best_step, best_state, bad, stopped = -math.inf, 0, None, 0, False
+    best, stopped = BestState(tcfg.min_delta, tcfg.patience), False
     t0, step = time.perf_counter(), 0
     for step in range(1, total + 1):
         model.train()
@@ -291,24 +289,17 @@ def _fit(
         if validate is None or (step % every and step != total):
             continue
         value = float(validate(model))
-        if value > best_metric + tcfg.min_delta or best_state is None:
-            best_metric, best_step, bad = value, step, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-        writer.log({"step": step, metric: value, "best": best_metric, "best_step": best_step,
+        stop = best.update(model, value, step)
+        writer.log({"step": step, metric: value, "best": best.metric, "best_step": best.step,
                     "time": round(time.perf_counter() - t0, 3)})  # fmt: skip
-        echo(f"step {step:>6}  {metric} {value:.4f}  (best {best_metric:.4f} at step {best_step})")
-        if tcfg.patience is not None and bad >= tcfg.patience:
+        echo(f"step {step:>6}  {metric} {value:.4f}  (best {best.metric:.4f} at step {best.step})")
+        if stop:
             stopped = True
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_step = step
+    best_step = best.restore(model, step)
     model.eval()
     out: dict[str, Any] = {"best_step": best_step, "steps_run": step, "total_steps": total}
     out["stopped_early"] = stopped
-    if best_state is not None:
-        out[metric] = best_metric
+    if best.state is not None:
+        out[metric] = best.metric
     return out

@@ -81,6 +81,38 @@ def validation_auc(
     return float(roc_auc_score(labels, scores))
 
 
+class BestState:
+    """The best validated model state so far and the early-stopping count: one rule for
+    every training loop (weak and full).
+
+    A validation counts as better when it exceeds the best by more than ``min_delta`` (a
+    negative ``min_delta`` makes ties go to the later step); ``patience`` validations without
+    one stop the loop.
+    """
+
+    def __init__(self, min_delta: float = 0.0, patience: int | None = None) -> None:
+        self.min_delta, self.patience = min_delta, patience
+        self.metric, self.step, self.bad = -math.inf, 0, 0
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: torch.nn.Module, value: float, step: int) -> bool:
+        """Record the validation ``value`` at ``step``; True when the loop should stop."""
+        if value > self.metric + self.min_delta or self.state is None:
+            self.metric, self.step, self.bad = value, step, 0
+            self.state = copy.deepcopy(model.state_dict())
+        else:
+            self.bad += 1
+        return self.patience is not None and self.bad >= self.patience
+
+    def restore(self, model: torch.nn.Module, last_step: int) -> int:
+        """Load the best state into ``model``; the step it came from (``last_step`` when
+        nothing was validated, and the model is left as it is)."""
+        if self.state is None:
+            return last_step
+        model.load_state_dict(self.state)
+        return self.step
+
+
 def fit(
     model: torch.nn.Module,
     features: np.ndarray,
@@ -122,8 +154,8 @@ def fit(
     sched_every = schedule.steps_per_epoch
     if not sched_every and getattr(model, "scheduler_per_epoch", False):
         sched_every = max(1, int((labels[train_rows] == 0).sum()) // n)
-    best_metric, best_step, best_state = -math.inf, 0, None
-    bad, stopped, history = 0, False, []
+    best = BestState(min_delta, patience)
+    stopped, history = False, []
     t0 = time.perf_counter()
     step = 0
     for step in range(1, schedule.total_steps + 1):
@@ -151,26 +183,17 @@ def fit(
         if validate is None:
             continue
         metric = float(validate(model))
-        improved = metric > best_metric + min_delta or best_state is None
-        if improved:
-            best_metric, best_step = metric, step
-            best_state = copy.deepcopy(model.state_dict())
-            bad = 0
-        else:
-            bad += 1
-        rec = {"step": step, "val": metric, "best": best_metric, "best_step": best_step}
+        stop = best.update(model, metric, step)
+        rec = {"step": step, "val": metric, "best": best.metric, "best_step": best.step}
         rec["time"] = round(time.perf_counter() - t0, 3)
         history.append(rec)
         log(rec)
-        if patience is not None and bad >= patience:
+        if stop:
             stopped = True
             break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_step = step
+    best_step = best.restore(model, step)
     model.eval()
-    metric = None if best_state is None else best_metric
+    metric = None if best.state is None else best.metric
     return FitResult(best_step, metric, step, stopped, history)
 
 
