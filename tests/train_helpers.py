@@ -145,3 +145,20 @@ def make_stores(
         csv.writer(f).writerows(rows)
     paths["gt"] = root / "test_gt.csv"
     return paths
+
+
+def burst_video(
+    rng: np.random.Generator, abnormal: bool, crops: int = 2, dim: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, crops, dim) normal noise and (T,) snippet labels; abnormal videos get a contiguous
+    burst of snippets whose first quarter of channels is shifted by 1.5 (the generated feature
+    set of the method tests)."""
+    t = int(rng.integers(40, 90))
+    x = rng.standard_normal((t, crops, dim)).astype(np.float32)
+    labels = np.zeros(t, dtype=int)
+    if abnormal:
+        length = int(rng.integers(t // 8, t // 4))
+        start = int(rng.integers(0, t - length))
+        x[start : start + length, :, : dim // 4] += 1.5
+        labels[start : start + length] = 1
+    return x, labels

@@ -18,15 +18,6 @@ D, K = 32, 3
 SMALL = AedTConfig(feature_dim=D, hidden_channels=8, fc_down=32, head_hidden=16, n_classes=K)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def model(cfg: AedTConfig = SMALL, seed: int = 0) -> AedTModel:
     torch.manual_seed(seed)
     return AedTModel(cfg)

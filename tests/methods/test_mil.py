@@ -17,15 +17,6 @@ from vadkit.methods.mil import MILConfig, MILModel
 D = 64  # small feature dimension for speed; one test uses the published 4096
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny tensors: one thread avoids oversubscribing the shared cores
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_bags(n_normal: int, n_abnormal: int, seed: int, t: int = 32, dim: int = D, crops: int = 1):
     """Generated bags: normal ~ N(0, 1); abnormal videos get a contiguous burst of 3-10
     segments shifted by +1.5 on the first 8 dimensions.

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.real_data
 SAMPLES = 10  # c3d_32seg_samples/: 8 anomalous + 2 normal test videos (SOURCES.md)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small per-video forwards: one thread avoids oversubscribing the shared cores
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def c3d_store(shared_data, tmp_path_factory) -> FeatureStore:
     ucf = shared_data / "ucf_crime"

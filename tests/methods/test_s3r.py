@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from train_helpers import burst_video as make_video  # tests/train_helpers.py
 
 from vadkit.errors import VadkitError
 from vadkit.methods.s3r import S3RConfig, S3RModel
@@ -29,28 +30,6 @@ SMALL = dict(
     hidden2=16,
     dropout=0.3,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread is several times faster."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_video(rng: np.random.Generator, abnormal: bool, crops: int = 2):
-    """(T, crops, D) normal noise; abnormal videos get a burst of shifted snippets."""
-    t = int(rng.integers(40, 90))
-    x = rng.standard_normal((t, crops, D)).astype(np.float32)
-    labels = np.zeros(t, dtype=int)
-    if abnormal:
-        length = int(rng.integers(t // 8, t // 4))
-        start = int(rng.integers(0, t - length))
-        x[start : start + length, :, : D // 4] += 1.5
-        labels[start : start + length] = 1
-    return x, labels
 
 
 def small_model(n_atoms: int = 8, seed: int = 0) -> S3RModel:

@@ -21,15 +21,6 @@ from vadkit.methods.tacnet.kmeans import kmeans_cosine
 D = 64  # small feature dimension for speed; shape tests use the published ones
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny tensors: one thread avoids oversubscribing the shared cores
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_bags(n_normal: int, n_abnormal: int, seed: int, t: int = 32, dim: int = D, crops: int = 1):
     """Generated bags: each video is a random scene vector plus noise (0.3); abnormal videos
     add a fixed anomaly direction (norm sqrt(dim)) to a contiguous burst of 3-10 segments.

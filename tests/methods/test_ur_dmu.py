@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
-from train_helpers import make_stores  # tests/train_helpers.py (tests/ is on sys.path)
+from train_helpers import (  # tests/train_helpers.py (tests/ is on sys.path)
+    burst_video as make_video,
+)
+from train_helpers import make_stores
 
 from vadkit.errors import VadkitError
 from vadkit.methods.ur_dmu import UrDmuConfig, UrDmuModel
@@ -33,28 +36,6 @@ SMALL = UrDmuConfig(
     lr=1e-3,
     n_segments=32,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models on a shared 2-core machine: one intra-op thread is faster."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_video(rng: np.random.Generator, abnormal: bool, crops: int = 2):
-    """(T, crops, D) normal noise; abnormal videos get a burst of shifted snippets."""
-    t = int(rng.integers(40, 90))
-    x = rng.standard_normal((t, crops, D)).astype(np.float32)
-    labels = np.zeros(t, dtype=int)
-    if abnormal:
-        length = int(rng.integers(t // 8, t // 4))
-        start = int(rng.integers(0, t - length))
-        x[start : start + length, :, : D // 4] += 1.5
-        labels[start : start + length] = 1
-    return x, labels
 
 
 def batch(videos: list[np.ndarray], n_segments: int = 32) -> torch.Tensor:
