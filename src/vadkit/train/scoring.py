@@ -25,7 +25,9 @@ def score_videos(
     out: dict[str, np.ndarray] = {}
     for vid in ids:
         feats = np.asarray(store.load(vid), dtype=np.float32)
-        x = torch.from_numpy(np.ascontiguousarray(feats.transpose(1, 0, 2)[None])).to(device)
+        # a copy: with one crop the transpose is still a view of the read-only memmap,
+        # which torch warns about (and must not write to)
+        x = torch.from_numpy(np.array(feats.transpose(1, 0, 2)[None])).to(device)
         s = model.score(x)
         s = s.detach().cpu().numpy() if isinstance(s, torch.Tensor) else np.asarray(s)
         s = s.reshape(-1).astype(np.float32)
