@@ -109,6 +109,13 @@ def ucsd(
         click.echo(f"updated the benchmark block in {docs}")
 
 
+def _apply(options: list[Callable], f: Callable[..., None]) -> Callable[..., None]:
+    """Decorate ``f`` with click ``options`` so that they show in list order."""
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def _split_options(f: Callable[..., None]) -> Callable[..., None]:
     """The options the weak and supervision benchmarks share: data, store, splits."""
     options = [
@@ -132,9 +139,26 @@ def _split_options(f: Callable[..., None]) -> Callable[..., None]:
             "--seed", type=int, default=0, show_default=True, help="Seed of the first split."
         ),
     ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    return _apply(options, f)
+
+
+def _run_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The options the weak and supervision benchmarks end with: output folder and docs."""
+    options = [
+        click.option(
+            "--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests)."
+        ),
+        click.option(
+            "--out", required=True, type=click.Path(path_type=Path), help="Run directory."
+        ),
+        click.option(
+            "--docs",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Markdown file whose benchmark block (between marker comments) is replaced.",
+        ),
+    ]
+    return _apply(options, f)
 
 
 @benchmark.command(
@@ -151,14 +175,7 @@ Example:
 @click.option(
     "--train-threads", type=int, default=1, show_default=True, help="torch threads for training."
 )
-@click.option("--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests).")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option(
-    "--docs",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Markdown file whose benchmark block (between marker comments) is replaced.",
-)
+@_run_options
 def weak(
     data: Path,
     backbone: str,
@@ -215,14 +232,7 @@ Example:
 @click.option(
     "--full-batch", type=int, default=10, show_default=True, help="Full: windows per class."
 )
-@click.option("--random-init", is_flag=True, hidden=True, help="Untrained backbone (tests).")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run directory.")
-@click.option(
-    "--docs",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Markdown file whose benchmark block (between marker comments) is replaced.",
-)
+@_run_options
 def supervision(
     data: Path,
     backbone: str,

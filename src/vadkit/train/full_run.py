@@ -30,7 +30,13 @@ from vadkit.train.full import (
     video_class_indices,
 )
 from vadkit.train.loop import BestState, seed_everything
-from vadkit.train.rundir import CHECKPOINT_FORMAT, RunWriter, check_store_matches, store_meta
+from vadkit.train.rundir import (
+    RunWriter,
+    check_store_matches,
+    checkpoint_payload,
+    echo_run_result,
+    store_meta,
+)
 from vadkit.train.scoring import frame_metrics, load_ground_truth, video_auc
 
 __all__ = ["FULL_SELECTED_ON", "train_full_run"]
@@ -238,23 +244,15 @@ def train_full_run(
                     "n_classes": n_classes, "class_index": dict(names), "videos": per,
                 })  # fmt: skip
                 out_m.setdefault("test", {}).update(cm)
-        writer.write_checkpoint({
-            "format": CHECKPOINT_FORMAT, "method": method.name, "model": to_plain(mcfg),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "store": store_meta(train_store.info), "train": resolved["train"],
-            "step": best["best_step"], "selection": tcfg.selection,
-            "fingerprints": resolved["data"]["fingerprints"], "vadkit_version": __version__,
-        })  # fmt: skip
+        writer.write_checkpoint(checkpoint_payload(
+            method.name, model, mcfg, train_store.info, resolved, best["best_step"],
+            tcfg.selection,
+        ))  # fmt: skip
         writer.write_metrics(out_m)
     except BaseException:
         writer.abort()
         raise
-    path = writer.commit()
-    frame = (out_m.get("test") or {}).get("frame_auc")
-    tag = " [ORACLE selection]" if oracle else ""
-    if frame is not None:
-        echo(f"test frame AUC {frame:.4f}{tag}")
-    echo(f"wrote {path}")
+    echo_run_result(echo, out_m, oracle, writer.commit())
     return out_m
 
 

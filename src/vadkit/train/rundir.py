@@ -37,6 +37,8 @@ __all__ = [
     "FILES",
     "RunWriter",
     "check_store_matches",
+    "checkpoint_payload",
+    "echo_run_result",
     "evaluate_run",
     "format_run_results",
     "load_checkpoint",
@@ -55,6 +57,43 @@ STORE_FIELDS = ("backbone", "weights_sha256", "dim", "crops", "snippet_length", 
 def store_meta(info: Any) -> dict[str, Any]:
     """The store metadata a checkpoint keeps (from a ``StoreInfo``)."""
     return {k: getattr(info, k, None) for k in STORE_FIELDS}
+
+
+def checkpoint_payload(
+    method: str,
+    model: Any,
+    model_config: Any,
+    train_info: Any,
+    resolved: Mapping[str, Any],
+    step: int,
+    selection: str,
+) -> dict[str, Any]:
+    """What ``checkpoint.pt`` holds: the weights, the method config, the training store's
+    metadata (checked when the checkpoint scores another store) and how the step was chosen."""
+    from vadkit import __version__
+    from vadkit.train.config import to_plain
+
+    return {
+        "format": CHECKPOINT_FORMAT, "method": method, "model": to_plain(model_config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "store": store_meta(train_info), "train": resolved["train"], "step": step,
+        "selection": selection,
+        "fingerprints": resolved["data"]["fingerprints"], "vadkit_version": __version__,
+    }  # fmt: skip
+
+
+def echo_run_result(echo: Any, metrics: Mapping[str, Any], oracle: bool, path: str | Path) -> None:
+    """The run's last console lines: the test AUC it could compute, then where it is."""
+    frame = (metrics.get("test") or {}).get("frame_auc")
+    tag = " [ORACLE selection]" if oracle else ""
+    if frame is not None:
+        echo(f"test frame AUC {frame:.4f}{tag}")
+    elif metrics.get("test_video_auc") is not None:
+        auc = metrics["test_video_auc"]
+        echo(f"test video AUC {auc:.4f}{tag} (no --annotations: no frame AUC)")
+    else:  # e.g. a benchmark that evaluates the scores itself
+        echo("test videos scored (no --annotations and no video labels: no AUC here)")
+    echo(f"wrote {path}")
 
 
 def check_store_matches(meta: Mapping[str, Any], info: Any, where: str, store: Any = "") -> None:

@@ -20,7 +20,13 @@ from vadkit.train import data as tdata
 from vadkit.train.config import DataConfig, TrainConfig, check_keys, dataclass_from_dict, to_plain
 from vadkit.train.data import check_classes, open_store
 from vadkit.train.loop import FitResult, fit, seed_everything, validation_auc
-from vadkit.train.rundir import CHECKPOINT_FORMAT, RunWriter, check_store_matches, store_meta
+from vadkit.train.rundir import (
+    RunWriter,
+    check_store_matches,
+    checkpoint_payload,
+    echo_run_result,
+    store_meta,
+)
 from vadkit.train.schedule import Schedule, resolve_schedule
 from vadkit.train.scoring import frame_metrics, load_ground_truth, score_videos, video_auc
 
@@ -246,7 +252,6 @@ def train_run(
     -------
     dict : the content of ``metrics.json``.
     """
-    from vadkit import __version__
 
     if getattr(method, "kind", "weak") == "full":  # frame labels: vadkit.train.full_run
         from vadkit.train.full_run import train_full_run
@@ -307,26 +312,13 @@ def train_run(
         scores = score_videos(model, p.test_view, test_ids, tcfg.device)
         writer.write_scores(scores)
         metrics = _metrics(p, method, result, metric, scores)
-        writer.write_checkpoint({
-            "format": CHECKPOINT_FORMAT, "method": method.name, "model": to_plain(mcfg),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "store": store_meta(p.train_store.info), "train": resolved["train"],
-            "step": result.best_step, "selection": tcfg.selection,
-            "fingerprints": resolved["data"]["fingerprints"], "vadkit_version": __version__,
-        })  # fmt: skip
+        writer.write_checkpoint(checkpoint_payload(
+            method.name, model, mcfg, p.train_store.info, resolved, result.best_step,
+            tcfg.selection,
+        ))  # fmt: skip
         writer.write_metrics(metrics)
     except BaseException:
         writer.abort()
         raise
-    path = writer.commit()
-    frame = (metrics.get("test") or {}).get("frame_auc")
-    tag = " [ORACLE selection]" if oracle else ""
-    if frame is not None:
-        echo(f"test frame AUC {frame:.4f}{tag}")
-    elif metrics.get("test_video_auc") is not None:
-        auc = metrics["test_video_auc"]
-        echo(f"test video AUC {auc:.4f}{tag} (no --annotations: no frame AUC)")
-    else:  # e.g. a benchmark that evaluates the scores itself
-        echo("test videos scored (no --annotations and no video labels: no AUC here)")
-    echo(f"wrote {path}")
+    echo_run_result(echo, metrics, oracle, writer.commit())
     return metrics
