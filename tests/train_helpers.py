@@ -162,3 +162,40 @@ def burst_video(
         x[start : start + length, :, : dim // 4] += 1.5
         labels[start : start + length] = 1
     return x, labels
+
+
+def train_on_bursts(model: Any, seed: int, steps: int) -> list[float]:
+    """Train ``model`` (method contract) on 16 + 16 generated burst videos, 8 + 8 per step,
+    each pooled to 32 segments; the per-step losses."""
+    from vadkit.sampling import pool_segments
+
+    rng = np.random.default_rng(seed)
+    normal = [burst_video(rng, False)[0] for _ in range(16)]
+    abnormal = [burst_video(rng, True)[0] for _ in range(16)]
+    opt = model.make_optimizer()
+    labels = torch.tensor([0.0] * 8 + [1.0] * 8)
+    losses = []
+    for step in range(steps):
+        pick = np.random.default_rng(seed + step).choice(16, 8, replace=False)
+        videos = [normal[i] for i in pick] + [abnormal[i] for i in pick]
+        x = torch.from_numpy(np.stack([pool_segments(v, 32).transpose(1, 0, 2) for v in videos]))
+        model.train()
+        total, _ = model.loss(model(x), labels)
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        losses.append(float(total.detach()))
+    return losses
+
+
+def burst_snippet_auc(model: Any, seed: int = 100, n: int = 16) -> float:
+    """Snippet AUC of ``model.score`` on ``n`` new burst videos (every second abnormal)."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    scores, labels = [], []
+    for i in range(n):
+        x, y = burst_video(rng, abnormal=i % 2 == 1)
+        scores.append(model.score(x.transpose(1, 0, 2)[None])[0])
+        labels.append(y)
+    return float(roc_auc_score(np.concatenate(labels), np.concatenate(scores)))

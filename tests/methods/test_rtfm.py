@@ -7,25 +7,18 @@ import math
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
-from train_helpers import burst_video as make_video  # tests/train_helpers.py
+from train_helpers import burst_snippet_auc, train_on_bursts  # tests/train_helpers.py
 
 from vadkit.errors import VadkitError
 from vadkit.methods.rtfm import RTFMConfig, RTFMModel
 from vadkit.methods.rtfm.layers import NonLocal1d
 from vadkit.methods.rtfm.losses import magnitude_loss, smoothness, sparsity, topk_by_magnitude
-from vadkit.sampling import pool_segments
 
 D = 64
 # Small widths for speed; dropout 0.3 (published 0.7) so that 30 steps are enough.
 SMALL = RTFMConfig(
     feature_dim=D, conv_channels=16, nonlocal_channels=8, hidden1=32, hidden2=16, dropout=0.3
 )
-
-
-def batch(videos: list[np.ndarray]) -> torch.Tensor:
-    """Videos (T, C, D) -> pooled training batch (B, C, 32, D)."""
-    return torch.from_numpy(np.stack([pool_segments(v, 32).transpose(1, 0, 2) for v in videos]))
 
 
 def test_published_defaults():
@@ -137,36 +130,15 @@ def test_gradients_reach_every_parameter():
 
 
 def train_small(seed: int, steps: int = 30) -> tuple[RTFMModel, list[float]]:
-    rng = np.random.default_rng(seed)
-    normal = [make_video(rng, False)[0] for _ in range(16)]
-    abnormal = [make_video(rng, True)[0] for _ in range(16)]
     torch.manual_seed(seed)
     model = RTFMModel(SMALL)
-    opt = model.make_optimizer()
-    labels = torch.tensor([0.0] * 8 + [1.0] * 8)
-    losses = []
-    for step in range(steps):
-        pick = np.random.default_rng(seed + step).choice(16, 8, replace=False)
-        x = batch([normal[i] for i in pick] + [abnormal[i] for i in pick])
-        model.train()
-        total, _ = model.loss(model(x), labels)
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        losses.append(float(total.detach()))
-    return model, losses
+    return model, train_on_bursts(model, seed, steps)
 
 
 def test_training_reaches_quality_floor():
     model, losses = train_small(0)
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
-    rng = np.random.default_rng(100)
-    scores, labels = [], []
-    for i in range(16):
-        x, y = make_video(rng, abnormal=i % 2 == 1)
-        scores.append(model.score(x.transpose(1, 0, 2)[None])[0])
-        labels.append(y)
-    auc = roc_auc_score(np.concatenate(labels), np.concatenate(scores))
+    auc = burst_snippet_auc(model)
     assert auc >= 0.9, auc
 
 

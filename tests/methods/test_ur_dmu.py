@@ -9,16 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import roc_auc_score
-from train_helpers import (  # tests/train_helpers.py (tests/ is on sys.path)
-    burst_video as make_video,
-)
-from train_helpers import make_stores
+from train_helpers import burst_snippet_auc, make_stores, train_on_bursts
 
 from vadkit.errors import VadkitError
 from vadkit.methods.ur_dmu import UrDmuConfig, UrDmuModel
 from vadkit.methods.ur_dmu.layers import DualAttention, MemoryUnit, distance_attention
-from vadkit.sampling import pool_segments
 
 ROOT = Path(__file__).resolve().parents[2]
 D = 64
@@ -36,12 +31,6 @@ SMALL = UrDmuConfig(
     lr=1e-3,
     n_segments=32,
 )
-
-
-def batch(videos: list[np.ndarray], n_segments: int = 32) -> torch.Tensor:
-    """Videos (T, C, D) -> pooled training batch (B, C, S, D)."""
-    pooled = [pool_segments(v, n_segments).transpose(1, 0, 2) for v in videos]
-    return torch.from_numpy(np.stack(pooled))
 
 
 def test_published_defaults():
@@ -193,24 +182,9 @@ def test_random_training_crop_is_one_crop_per_video():
 
 
 def train_small(seed: int, steps: int = 40) -> tuple[UrDmuModel, list[float]]:
-    rng = np.random.default_rng(seed)
-    normal = [make_video(rng, False)[0] for _ in range(16)]
-    abnormal = [make_video(rng, True)[0] for _ in range(16)]
     torch.manual_seed(seed)
     model = UrDmuModel(SMALL)
-    opt = model.make_optimizer()
-    labels = torch.tensor([0.0] * 8 + [1.0] * 8)
-    losses = []
-    for step in range(steps):
-        pick = np.random.default_rng(seed + step).choice(16, 8, replace=False)
-        x = batch([normal[i] for i in pick] + [abnormal[i] for i in pick])
-        model.train()
-        total, _ = model.loss(model(x), labels)
-        opt.zero_grad()
-        total.backward()
-        opt.step()
-        losses.append(float(total.detach()))
-    return model, losses
+    return model, train_on_bursts(model, seed, steps)
 
 
 @pytest.fixture(scope="module")
@@ -226,13 +200,7 @@ def trained() -> tuple[UrDmuModel, list[float]]:
 def test_training_reaches_quality_floor(trained):
     model, losses = trained
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
-    rng = np.random.default_rng(100)
-    scores, labels = [], []
-    for i in range(16):
-        x, y = make_video(rng, abnormal=i % 2 == 1)
-        scores.append(model.score(x.transpose(1, 0, 2)[None])[0])
-        labels.append(y)
-    auc = roc_auc_score(np.concatenate(labels), np.concatenate(scores))
+    auc = burst_snippet_auc(model)
     assert auc >= 0.9, auc
 
 
