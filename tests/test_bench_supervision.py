@@ -73,3 +73,15 @@ def test_bad_method_names_are_one_line(mini, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "'mil' is not a full method" in err
     assert main([*base, "--one-class", "rtfm"]) == 2
     assert "'rtfm' is not a one-class method" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["weak", "supervision", "ucsd"])
+def test_a_docs_path_that_cannot_be_written_fails_before_any_work(mini, tmp_path, capsys, command):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    out = tmp_path / "o"
+    args = ["benchmark", command, "--data", str(mini), "--out", str(out), "--docs", str(folder)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a folder, not a file" in err
+    assert not out.exists()  # nothing extracted or trained first

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from vadkit.io.atomic import check_writable_file
+
 __all__ = ["benchmark"]
 
 
@@ -79,6 +81,9 @@ def ucsd(
     """Fit on the normal training videos, score the test videos, write AUCs and figures."""
     from vadkit.bench.ucsd import UCSDBenchConfig, run_ucsd_benchmark
     from vadkit.bench.ucsd_report import ablation_markdown, update_docs_block
+
+    if docs is not None:  # before minutes of work, not after
+        check_writable_file(docs, "--docs file")
     from vadkit.errors import VadkitError
 
     try:
@@ -192,6 +197,9 @@ def weak(
 ) -> None:
     """Weakly-supervised protocol: part of the test videos train with video labels only."""
     from vadkit.bench.ucsd_report import update_docs_block
+
+    if docs is not None:  # before minutes of work, not after
+        check_writable_file(docs, "--docs file")
     from vadkit.bench.weak import WeakBenchConfig, run_weak_benchmark, weak_markdown
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
@@ -258,6 +266,9 @@ def supervision(
         supervision_markdown,
     )
     from vadkit.bench.ucsd_report import update_docs_block
+
+    if docs is not None:  # before minutes of work, not after
+        check_writable_file(docs, "--docs file")
 
     def names(text: str | None) -> tuple[str, ...] | None:
         return None if text is None else tuple(m.strip() for m in text.split(",") if m.strip())
