@@ -2,7 +2,7 @@
 
 Data flows one way (DESIGN.md): the base modules (``vadkit.errors``, ``vadkit.sampling``) <
 ``io`` < ``backbones`` < ``extract`` and ``datasets`` < ``evaluate`` < ``methods`` and ``train``
-< ``viz``, ``report`` and ``protocols`` < ``cli``. A module may import its own package and any lower layer; a
+< ``viz``, ``protocols``, ``bench`` and ``engines`` < ``report`` and ``deploy`` < ``cli``. A module may import its own package and any lower layer; a
 package of the same layer is off limits too (``extract`` does not reach into ``datasets``).
 Imports inside functions count: a lazy import is still a dependency.
 """
@@ -25,11 +25,13 @@ LAYERS = {
     "evaluate": 4,
     "methods": 5,
     "train": 5,
-    "viz": 6,
-    "report": 6,
+    "viz": 6,  # figures from run directories (matplotlib Agg)
     "protocols": 6,
     "bench": 6,
-    "cli": 7,
+    "engines": 6,  # local or Ray runners of the extraction stages and of sweeps
+    "report": 7,  # the HTML report, made of viz figures
+    "deploy": 7,  # predict (may draw viz figures), streams, export
+    "cli": 8,
 }
 
 
