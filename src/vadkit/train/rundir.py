@@ -77,6 +77,8 @@ def checkpoint_payload(
         "format": CHECKPOINT_FORMAT, "method": method, "model": to_plain(model_config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "store": store_meta(train_info), "train": resolved["train"], "step": step,
+        # everything predict needs to re-extract features of new video alike (StoreInfo)
+        "store_info": train_info.to_dict() if hasattr(train_info, "to_dict") else None,
         "selection": selection,
         "fingerprints": resolved["data"]["fingerprints"], "vadkit_version": __version__,
     }  # fmt: skip
