@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.align import CONVENTIONS
 from vadkit.datasets.annotations import GroundTruth
 from vadkit.datasets.names import DATASETS as PUBLISHED
@@ -76,7 +75,6 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     return scores
 
 
-@renamed_kwargs(masks="masks_dir")
 def load_ground_truth(
     dataset: str,
     annotations: str | Path,
@@ -195,7 +193,6 @@ def _entries_for(
     return entries, level
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def frame_data(
     scores: Mapping[str, np.ndarray],
     gt: GroundTruth,
