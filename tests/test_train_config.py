@@ -13,10 +13,10 @@ from vadkit.train.config import (
     DataConfig,
     TrainConfig,
     apply_overrides,
+    build_method_config,
     dataclass_from_dict,
     load_yaml,
 )
-from vadkit.train.runner import build_method_config
 from vadkit.train.schedule import resolve_schedule
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

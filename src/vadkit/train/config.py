@@ -30,6 +30,8 @@ __all__ = [
     "DataConfig",
     "TrainConfig",
     "apply_overrides",
+    "build_method_config",
+    "check_device",
     "check_keys",
     "dataclass_from_dict",
     "load_yaml",
@@ -208,3 +210,26 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
         else:
             raise VadkitError(f"--set {item!r}: expected section.key=value (one dot)")
     return out
+
+
+def build_method_config(method: Any, values: Mapping[str, Any] | None, where: str) -> Any:
+    """The method's config from the ``model`` section; unknown keys are one-line errors."""
+    cls = method.config_cls
+    if dataclasses.is_dataclass(cls):
+        check_keys(values or {}, [f.name for f in dataclasses.fields(cls)], f"{where} model")
+    try:
+        return cls.from_dict(dict(values or {}))
+    except VadkitError as exc:
+        raise VadkitError(f"{where} model: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise VadkitError(f"{where} model: {exc}") from None
+
+
+def check_device(device: str) -> None:
+    """A device a run can use; a missing CUDA device is a one-line error."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VadkitError(f"--device {device}: no CUDA device is available; use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
+        raise VadkitError(f"--device {device!r}: use cpu, cuda or cuda:N")

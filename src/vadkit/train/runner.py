@@ -17,7 +17,14 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 from vadkit.train import data as tdata
-from vadkit.train.config import DataConfig, TrainConfig, check_keys, dataclass_from_dict, to_plain
+from vadkit.train.config import (
+    DataConfig,
+    TrainConfig,
+    build_method_config,
+    check_device,
+    dataclass_from_dict,
+    to_plain,
+)
 from vadkit.train.data import check_classes, open_store
 from vadkit.train.loop import FitResult, fit, seed_everything, validation_auc
 from vadkit.train.rundir import (
@@ -30,7 +37,7 @@ from vadkit.train.rundir import (
 from vadkit.train.schedule import Schedule, resolve_schedule
 from vadkit.train.scoring import frame_metrics, load_ground_truth, score_videos, video_auc
 
-__all__ = ["ORACLE_WARNING", "build_method_config", "model_from_checkpoint", "train_run"]
+__all__ = ["ORACLE_WARNING", "model_from_checkpoint", "train_run"]
 
 ORACLE_WARNING = (
     "oracle: checkpoint selected on the TEST set, as the reference code does; optimistic"
@@ -42,19 +49,6 @@ SELECTED_ON = {
 }
 
 
-def build_method_config(method: Any, values: Mapping[str, Any] | None, where: str) -> Any:
-    """The method's config from the ``model`` section; unknown keys are one-line errors."""
-    cls = method.config_cls
-    if dataclasses.is_dataclass(cls):
-        check_keys(values or {}, [f.name for f in dataclasses.fields(cls)], f"{where} model")
-    try:
-        return cls.from_dict(dict(values or {}))
-    except VadkitError as exc:
-        raise VadkitError(f"{where} model: {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise VadkitError(f"{where} model: {exc}") from None
-
-
 def model_from_checkpoint(ckpt: Mapping[str, Any], method: Any) -> Any:
     """Rebuild the trained model of a checkpoint (see ``rundir.load_checkpoint``), eval mode."""
     if ckpt.get("method") != method.name:
@@ -62,15 +56,6 @@ def model_from_checkpoint(ckpt: Mapping[str, Any], method: Any) -> Any:
     model = method.model_cls(build_method_config(method, ckpt["model"], "checkpoint"))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VadkitError(f"--device {device}: no CUDA device is available; use --device cpu")
-    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
-        raise VadkitError(f"--device {device!r}: use cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -106,7 +91,7 @@ def _plan(config: Mapping[str, Any], method: Any, where: str) -> _Plan:
     mcfg = build_method_config(method, config.get("model"), where)
     tcfg = dataclass_from_dict(TrainConfig, config.get("train"), f"{where} train")
     data = dataclass_from_dict(DataConfig, config.get("data"), f"{where} data")
-    _check_device(tcfg.device)
+    check_device(tcfg.device)
     if not data.train or not data.test:
         raise VadkitError("give both --train STORE and --test STORE (or data.train/data.test)")
     train_store, test_store = open_store(data.train, "train"), open_store(data.test, "test")
