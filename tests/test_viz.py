@@ -189,3 +189,161 @@ def test_published_sultani_roc_overlay(shared_data):
     ]  # fmt: skip
     sultani = fig.axes[0].lines[-1]
     assert len(sultani.get_xdata()) <= 2001  # thinned for drawing
+
+
+# ---------------------------------------------------------------- model views, tables, CLI
+
+
+@pytest.fixture(scope="module")
+def tacnet_run(run_dir) -> Path:
+    """A real TACnet run (tiny sizes) on the same generated stores as ``run_dir``."""
+    from vadkit.cli.main import main
+
+    root = run_dir.parent
+    cfg = root / "tacnet.yaml"
+    cfg.write_text(
+        "method: tacnet\ndataset: csv\nmodel:\n  feature_dim: 16\n  hidden: 16\n"
+        "  attention_dim: 8\n  classifier_dims: [8]\ntrain:\n  iterations: 10\n  val_every: 5\n"
+        "  batch_per_class: 4\n"
+    )
+    argv = ["train", "--config", str(cfg), "--train", str(root / "train"), "--test",
+            str(root / "test"), "--annotations", str(root / "test_gt.csv"), "-o", str(root / "tac")]  # fmt: skip
+    assert main(argv) == 0
+    return root / "tac"
+
+
+def test_attention_hooks_leave_scores_unchanged():
+    import torch
+
+    from vadkit.methods.registry import get_method
+
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).standard_normal((1, 2, 40, 16)).astype(np.float32)
+    for name, extra in (
+        ("tacnet", {}),
+        ("anm", {}),
+        ("s3r", {"trunk_channels": 4, "n_atoms": 3, "norm_groups": 4}),
+    ):
+        m = get_method(name)
+        model = m.model_cls(m.build_config({"feature_dim": 16, **extra}))
+        if name == "s3r":
+            model.set_dictionary(torch.randn(3, 16))
+        before = model.score(x)
+        att = model.attention_weights(x)
+        np.testing.assert_array_equal(model.score(x), before)
+        assert att.shape == (1, 40) and np.isfinite(att).all()
+        if name == "anm":  # a softmax over the 40 snippets of each crop and hop
+            assert att.sum() == pytest.approx(1.0, abs=1e-5)
+        if name == "s3r":  # the largest of 3 softmax weights: in [1/3, 1]
+            assert (att >= 1 / 3 - 1e-6).all() and (att <= 1 + 1e-6).all()
+
+
+def test_tacnet_attention_clusters_and_tsne(tacnet_run):
+    from vadkit.methods.mil.common import segment_of_snippet
+    from vadkit.viz import run_attention, run_clusters, test_features, tsne_figure
+
+    att = run_attention(tacnet_run, ["test_001"])["test_001"]
+    feats = test_features(tacnet_run, ["test_001", "test_002"])
+    t = len(feats["test_001"])
+    assert att.shape == (t,)
+    # one weight per segment, shared by that segment's snippets; the 32 segments sum to 1
+    seg = segment_of_snippet(t, 32)
+    per_segment = {int(s): float(a) for s, a in zip(seg, att, strict=True)}
+    assert len(per_segment) == 32 and sum(per_segment.values()) == pytest.approx(1.0, abs=1e-5)
+    clusters = run_clusters(tacnet_run, ["test_001", "test_002"])
+    assert set(np.unique(clusters["test_001"])) <= {0, 1}
+    scores = {v: np.linspace(0, 1, len(f)) for v, f in feats.items()}
+    labels = {"test_001": np.r_[np.zeros(8 * t), np.ones(8 * t)]}  # 2nd half anomalous
+    fig = tsne_figure(feats, scores, labels=labels, clusters=clusters)
+    score_ax, cluster_ax = fig.axes[0], fig.axes[1]
+    assert _legend(score_ax) == ["normal (truth)", "anomalous (truth)"]
+    n_points = sum(len(c.get_offsets()) for c in score_ax.collections)
+    assert n_points == t + len(feats["test_002"])
+    anomalous = [c for c in score_ax.collections if c.get_label() == "anomalous (truth)"][0]
+    assert len(anomalous.get_offsets()) == t - t // 2
+    assert cluster_ax.get_title() == "coloured by k-means cluster"
+    assert sum(len(c.get_offsets()) for c in cluster_ax.collections) == n_points
+    assert fig.axes[2].get_ylabel() == "anomaly score"  # the colour bar
+
+
+def test_learning_curves_from_log(run_dir):
+    from vadkit.viz import learning_curves, read_log
+
+    fig = learning_curves(read_log(run_dir))
+    loss_ax, val_ax = fig.axes
+    # the tiny run logs steps 1, 10, 20 and validates at 10 and 20 (val_every 10)
+    np.testing.assert_array_equal(loss_ax.lines[0].get_xdata(), [1, 10, 20])
+    np.testing.assert_array_equal(val_ax.lines[0].get_xdata(), [10, 20])
+    assert val_ax.get_ylabel() == "validation AUC" and loss_ax.get_ylabel() == "loss"
+    assert any(t.startswith("selected (step ") for t in _legend(val_ax))
+
+
+def test_seed_comparison_shows_every_seed(tmp_path):
+    import json
+
+    from vadkit.viz import read_seed_results, seed_comparison
+
+    doc = {"rows": [
+        {"method": "mil", "runs": [{"micro_auc": a} for a in (0.7, 0.8, 0.9)]},
+        {"method": "rtfm", "level": "weak", "runs": [{"micro_auc": a} for a in (0.6, 0.65)]},
+    ]}  # fmt: skip
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    values = read_seed_results(tmp_path)
+    assert values == {"mil": [0.7, 0.8, 0.9], "rtfm (weak)": [0.6, 0.65]}
+    fig = seed_comparison(values)
+    ax = fig.axes[0]
+    points = [ln for ln in ax.lines if ln.get_marker() == "o"]
+    assert [len(p.get_ydata()) for p in points] == [3, 2]
+    np.testing.assert_allclose(sorted(points[0].get_ydata()), [0.7, 0.8, 0.9])
+    flat = [c.get_segments()[0] for c in ax.collections]  # hlines (means) and vlines (range)
+    means = sorted(float(a[1]) for a, b in flat if a[1] == b[1])
+    assert means == pytest.approx([0.625, 0.8])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["mil", "rtfm (weak)"]
+    assert _legend(ax)[0] == "mil: 0.800 ± 0.082 (n=3)"
+
+
+def test_error_boxplot_per_split_and_class(tmp_path):
+    from vadkit.viz import error_boxplot, read_clips
+
+    rows = ["id,split,class,label,reconstruction_error"]
+    rows += [f"a{i},train,Walk,0,{0.1 + i / 100}" for i in range(4)]
+    rows += [f"b{i},test,Walk,0,{0.2 + i / 100}" for i in range(3)]
+    rows += [f"c{i},anomaly,Run,1,{0.9 + i / 100}" for i in range(3)]
+    (tmp_path / "clips.csv").write_text("\n".join(rows) + "\n")
+    fig = error_boxplot(read_clips(tmp_path))
+    split_ax, class_ax = fig.axes
+    assert [t.get_text() for t in split_ax.get_xticklabels()] == ["train", "test", "anomaly"]
+    assert [t.get_text() for t in class_ax.get_xticklabels()] == [
+        "Walk (train)", "Walk (test)", "Run (anomaly)",
+    ]  # fmt: skip
+    assert split_ax.get_ylabel() == "reconstruction error"
+    # the median line of the anomaly box sits at the median of 0.90, 0.91, 0.92
+    assert any(np.allclose(ln.get_ydata(), 0.91) for ln in split_ax.lines)
+
+
+def test_plot_cli_writes_every_kind(run_dir, tacnet_run, tmp_path, capsys):
+    from vadkit.cli.main import main
+
+    out = tmp_path / "figs"
+    for kind, runs in (("curve", [tacnet_run]), ("attention", [tacnet_run]),
+                       ("roc", [run_dir, tacnet_run]), ("pr", [tacnet_run]),
+                       ("learning", [tacnet_run]), ("tsne", [tacnet_run])):  # fmt: skip
+        argv = ["plot", kind, *map(str, runs), "--out", str(out), "--video", "test_001"]
+        assert main(argv) == 0, kind
+    main(["plot", "learning", str(run_dir), "--out", str(out / "svg"), "--format", "svg"])
+    text = capsys.readouterr().out
+    names = sorted(p.name for p in out.glob("*.png"))
+    assert names == ["attention_test_001.png", "curve_test_001.png", "learning.png", "pr.png",
+                     "roc.png", "tsne.png"]  # fmt: skip
+    assert (out / "svg" / "learning.svg").is_file() and f"wrote {out / 'roc.png'}" in text
+    from vadkit.methods.registry import unregister_method
+
+    register_tiny()  # the tiny method has no attention
+    try:
+        assert main(["plot", "attention", str(run_dir), "--out", str(out)]) == 2
+    finally:
+        unregister_method(TINY)
+    err = capsys.readouterr().err
+    assert "has no attention" in err and err.count("\n") == 1
+    assert main(["plot", "curve", str(tacnet_run), "--out", str(out), "--video", "nope"]) == 2
+    assert "--video 'nope'" in capsys.readouterr().err

@@ -165,5 +165,6 @@ def score_curve(
         sub.set_title(f"frame {f}", fontsize=7)
         sub.set_axis_off()
     if thumbnail_note and not thumbs:
-        fig.text(0.99, 0.01, thumbnail_note, ha="right", va="bottom", fontsize=7, color="0.4")
+        # bottom left: the x label is centred, so the corner is free
+        fig.text(0.01, 0.01, thumbnail_note, ha="left", va="bottom", fontsize=7, color="0.4")
     return fig
