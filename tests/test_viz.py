@@ -347,3 +347,34 @@ def test_plot_cli_writes_every_kind(run_dir, tacnet_run, tmp_path, capsys):
     assert "has no attention" in err and err.count("\n") == 1
     assert main(["plot", "curve", str(tacnet_run), "--out", str(out), "--video", "nope"]) == 2
     assert "--video 'nope'" in capsys.readouterr().err
+
+
+def test_load_run_frames_of_a_ucsd_benchmark_output(tmp_path, capsys):
+    """``benchmark ucsd`` output: per-frame scores; truth and frames from the dataset folder."""
+    import json
+
+    from PIL import Image
+
+    from vadkit.cli.main import main
+
+    data = tmp_path / "ped"
+    for vid, n in (("01", 12), ("02", 10)):
+        d = data / "testing" / "frames" / vid
+        d.mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full((24, 32), 10 * i, np.uint8)).save(d / f"{i:03d}.jpg")
+    (data / "UCSDped2.m").write_text(
+        "TestVideoFile{end+1}.gt_frame = [3:5];\nTestVideoFile{end+1}.gt_frame = [8:10];\n"
+    )
+    out = tmp_path / "bench"
+    out.mkdir()
+    doc = {"dataset": str(data), "ground_truth": str(data / "UCSDped2.m"), "rows": []}
+    (out / "results.json").write_text(json.dumps(doc))
+    np.savez(out / "scores.npz", **{"01": np.arange(12.0), "02": np.ones(10)})
+    frames = load_run_frames(out)
+    # 1-based inclusive [3:5] -> 0-based frames 2, 3, 4
+    np.testing.assert_array_equal(np.flatnonzero(frames["01"].labels), [2, 3, 4])
+    np.testing.assert_array_equal(np.flatnonzero(frames["02"].labels), [7, 8, 9])
+    assert frames["01"].source == str((data / "testing" / "frames" / "01").resolve())
+    assert main(["plot", "curve", str(out), "--out", str(tmp_path / "f"), "--video", "01"]) == 0
+    capsys.readouterr()

@@ -118,7 +118,8 @@ def _from_ucsd_benchmark(path: Path) -> dict[str, VideoFrames]:
     out = {}
     for v, s in scores.items():
         folder = frames_root / v
-        out[v] = VideoFrames(s, labels.get(v), None, str(folder) if folder.is_dir() else None)
+        src = str(folder.resolve()) if folder.is_dir() else None
+        out[v] = VideoFrames(s, labels.get(v), None, src)
     return out
 
 
