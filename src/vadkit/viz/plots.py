@@ -11,7 +11,7 @@ from vadkit.viz.curve import peak_frames, read_thumbnails, score_curve
 from vadkit.viz.figure import save_figure
 from vadkit.viz.runs import VideoFrames, load_run_frames
 
-__all__ = ["choose_videos", "make_plots", "run_names", "thumbnails_for"]
+__all__ = ["choose_videos", "make_plots", "recorded_threshold", "run_names", "thumbnails_for"]
 
 
 def run_names(runs: Sequence[Path]) -> list[str]:
@@ -44,6 +44,20 @@ def thumbnails_for(vf: VideoFrames, k: int = 4) -> tuple[list, str | None]:
         return read_thumbnails(vf.source, peak_frames(vf.scores, k)), None
     except VadkitError as exc:
         return [], f"thumbnails omitted: {exc}"
+
+
+def recorded_threshold(run: Path) -> float | None:
+    """The threshold a ``benchmark ucsd`` output chose for its headline row (at the held-out
+    false-alarm rate, on the same smoothed scores as its scores.npz); None for other runs."""
+    import json
+
+    path = Path(run) / "results.json"
+    if not path.is_file() or not (Path(run) / "scores.npz").is_file():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rows = [r for r in doc.get("rows", []) if r.get("name") == doc.get("headline")]
+    thr = rows[0].get("threshold") if rows else None
+    return float(thr) if isinstance(thr, int | float) else None
 
 
 def _pairs(run: Path) -> tuple[dict, dict]:
@@ -84,12 +98,13 @@ def make_plots(
     if kind in ("curve", "attention"):
         for run, name in zip(runs, names, strict=True):
             frames = load_run_frames(run, sources=sources)
+            line = threshold if threshold is not None else recorded_threshold(run)
             chosen = choose_videos(frames, videos, limit)
             att = mv.run_attention(run, chosen) if kind == "attention" else {}
             for v in chosen:
                 vf = frames[v]
                 thumbs, note = thumbnails_for(vf) if kind == "curve" else ([], None)
-                fig = score_curve(vf.scores, labels=vf.labels, threshold=threshold, fps=vf.fps,
+                fig = score_curve(vf.scores, labels=vf.labels, threshold=line, fps=vf.fps,
                                   attention=att.get(v), thumbnails=thumbs, thumbnail_note=note,
                                   title=f"{name}: video {v}")  # fmt: skip
                 prefix = f"{name.replace('/', '_')}_" if multi else ""
