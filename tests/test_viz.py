@@ -299,7 +299,7 @@ def test_seed_comparison_shows_every_seed(tmp_path):
     means = sorted(float(a[1]) for a, b in flat if a[1] == b[1])
     assert means == pytest.approx([0.625, 0.8])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["mil", "rtfm (weak)"]
-    assert _legend(ax)[0] == "mil: 0.800 ± 0.082 (n=3)"
+    assert _legend(ax)[0] == "mil: 0.800 ± 0.100 (n=3)"  # sample std (ddof 1)
 
 
 def test_error_boxplot_per_split_and_class(tmp_path):

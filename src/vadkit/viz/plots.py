@@ -17,7 +17,8 @@ __all__ = ["choose_videos", "make_plots", "recorded_threshold", "run_names", "th
 def run_names(runs: Sequence[Path]) -> list[str]:
     """Short distinct names of run directories (their folder names, with the parent when
     two share one)."""
-    names = [Path(r).name or str(r) for r in runs]
+    # a benchmark's runs are OUT/splitK/METHOD/run: the method says more than "run"
+    names = [Path(r).parent.name if Path(r).name == "run" else Path(r).name for r in runs]
     if len(set(names)) < len(names):
         names = [f"{Path(r).parent.name}/{Path(r).name}" for r in runs]
     return names
@@ -142,7 +143,8 @@ def make_plots(
         for run, name in zip(runs, names, strict=True):
             for row, v in tb.read_seed_results(run, metric).items():
                 values[f"{name}: {row}" if multi else row] = v
-        save(tb.seed_comparison(values, metric=metric.replace("_", " ")), "seeds")
+        label = {"micro_auc": "micro frame AUC", "macro_auc": "macro frame AUC", "ap": "frame AP"}
+        save(tb.seed_comparison(values, metric=label.get(metric, metric)), "seeds")
     elif kind == "boxplot":
         for run, name in zip(runs, names, strict=True):
             fig = tb.error_boxplot(tb.read_clips(run), title=name)

@@ -114,8 +114,9 @@ def seed_comparison(
     for i, name in enumerate(names):
         v = np.asarray(values[name], dtype=np.float64)
         x = i + rng.uniform(-0.12, 0.12, len(v))
+        sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0  # the benchmarks' tables: sample std
         ax.plot(x, v, "o", ms=5, alpha=0.75, color=f"C{i % 10}", ls="none",
-                label=f"{name}: {v.mean():.3f} ± {v.std():.3f} (n={len(v)})")  # fmt: skip
+                label=f"{name}: {v.mean():.3f} ± {sd:.3f} (n={len(v)})")  # fmt: skip
         ax.hlines(v.mean(), i - 0.28, i + 0.28, color="black", lw=2)
         ax.vlines(i, v.min(), v.max(), color="0.6", lw=0.8, zorder=0)
     ax.set_xticks(range(len(names)), names, rotation=20 if len(names) > 4 else 0, fontsize=8)
