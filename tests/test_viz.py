@@ -299,7 +299,7 @@ def test_seed_comparison_shows_every_seed(tmp_path):
     means = sorted(float(a[1]) for a, b in flat if a[1] == b[1])
     assert means == pytest.approx([0.625, 0.8])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["mil", "rtfm (weak)"]
-    assert _legend(ax)[0] == "mil: 0.800 ± 0.082 (n=3)"
+    assert _legend(ax)[0] == "mil: 0.800 ± 0.100 (n=3)"  # sample std (ddof 1)
 
 
 def test_error_boxplot_per_split_and_class(tmp_path):
@@ -347,3 +347,34 @@ def test_plot_cli_writes_every_kind(run_dir, tacnet_run, tmp_path, capsys):
     assert "has no attention" in err and err.count("\n") == 1
     assert main(["plot", "curve", str(tacnet_run), "--out", str(out), "--video", "nope"]) == 2
     assert "--video 'nope'" in capsys.readouterr().err
+
+
+def test_load_run_frames_of_a_ucsd_benchmark_output(tmp_path, capsys):
+    """``benchmark ucsd`` output: per-frame scores; truth and frames from the dataset folder."""
+    import json
+
+    from PIL import Image
+
+    from vadkit.cli.main import main
+
+    data = tmp_path / "ped"
+    for vid, n in (("01", 12), ("02", 10)):
+        d = data / "testing" / "frames" / vid
+        d.mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full((24, 32), 10 * i, np.uint8)).save(d / f"{i:03d}.jpg")
+    (data / "UCSDped2.m").write_text(
+        "TestVideoFile{end+1}.gt_frame = [3:5];\nTestVideoFile{end+1}.gt_frame = [8:10];\n"
+    )
+    out = tmp_path / "bench"
+    out.mkdir()
+    doc = {"dataset": str(data), "ground_truth": str(data / "UCSDped2.m"), "rows": []}
+    (out / "results.json").write_text(json.dumps(doc))
+    np.savez(out / "scores.npz", **{"01": np.arange(12.0), "02": np.ones(10)})
+    frames = load_run_frames(out)
+    # 1-based inclusive [3:5] -> 0-based frames 2, 3, 4
+    np.testing.assert_array_equal(np.flatnonzero(frames["01"].labels), [2, 3, 4])
+    np.testing.assert_array_equal(np.flatnonzero(frames["02"].labels), [7, 8, 9])
+    assert frames["01"].source == str((data / "testing" / "frames" / "01").resolve())
+    assert main(["plot", "curve", str(out), "--out", str(tmp_path / "f"), "--video", "01"]) == 0
+    capsys.readouterr()

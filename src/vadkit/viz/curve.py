@@ -112,9 +112,9 @@ def score_curve(
         raise VadkitError("score_curve: no frame scores")
     n = len(s)
     thumbs = list(thumbnails or [])
-    fig = new_figure(7.0, 3.6 if thumbs else 2.8)
+    fig = new_figure(7.0, 4.2 if thumbs else 2.8)
     if thumbs:
-        grid = fig.add_gridspec(2, len(thumbs), height_ratios=[3.0, 1.2])
+        grid = fig.add_gridspec(2, len(thumbs), height_ratios=[3.0, 1.7])
         ax = fig.add_subplot(grid[0, :])
         strip = [fig.add_subplot(grid[1, i]) for i in range(len(thumbs))]
     else:

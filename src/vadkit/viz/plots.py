@@ -11,13 +11,14 @@ from vadkit.viz.curve import peak_frames, read_thumbnails, score_curve
 from vadkit.viz.figure import save_figure
 from vadkit.viz.runs import VideoFrames, load_run_frames
 
-__all__ = ["choose_videos", "make_plots", "run_names", "thumbnails_for"]
+__all__ = ["choose_videos", "make_plots", "recorded_threshold", "run_names", "thumbnails_for"]
 
 
 def run_names(runs: Sequence[Path]) -> list[str]:
     """Short distinct names of run directories (their folder names, with the parent when
     two share one)."""
-    names = [Path(r).name or str(r) for r in runs]
+    # a benchmark's runs are OUT/splitK/METHOD/run: the method says more than "run"
+    names = [Path(r).parent.name if Path(r).name == "run" else Path(r).name for r in runs]
     if len(set(names)) < len(names):
         names = [f"{Path(r).parent.name}/{Path(r).name}" for r in runs]
     return names
@@ -44,6 +45,20 @@ def thumbnails_for(vf: VideoFrames, k: int = 4) -> tuple[list, str | None]:
         return read_thumbnails(vf.source, peak_frames(vf.scores, k)), None
     except VadkitError as exc:
         return [], f"thumbnails omitted: {exc}"
+
+
+def recorded_threshold(run: Path) -> float | None:
+    """The threshold a ``benchmark ucsd`` output chose for its headline row (at the held-out
+    false-alarm rate, on the same smoothed scores as its scores.npz); None for other runs."""
+    import json
+
+    path = Path(run) / "results.json"
+    if not path.is_file() or not (Path(run) / "scores.npz").is_file():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    rows = [r for r in doc.get("rows", []) if r.get("name") == doc.get("headline")]
+    thr = rows[0].get("threshold") if rows else None
+    return float(thr) if isinstance(thr, int | float) else None
 
 
 def _pairs(run: Path) -> tuple[dict, dict]:
@@ -84,12 +99,13 @@ def make_plots(
     if kind in ("curve", "attention"):
         for run, name in zip(runs, names, strict=True):
             frames = load_run_frames(run, sources=sources)
+            line = threshold if threshold is not None else recorded_threshold(run)
             chosen = choose_videos(frames, videos, limit)
             att = mv.run_attention(run, chosen) if kind == "attention" else {}
             for v in chosen:
                 vf = frames[v]
                 thumbs, note = thumbnails_for(vf) if kind == "curve" else ([], None)
-                fig = score_curve(vf.scores, labels=vf.labels, threshold=threshold, fps=vf.fps,
+                fig = score_curve(vf.scores, labels=vf.labels, threshold=line, fps=vf.fps,
                                   attention=att.get(v), thumbnails=thumbs, thumbnail_note=note,
                                   title=f"{name}: video {v}")  # fmt: skip
                 prefix = f"{name.replace('/', '_')}_" if multi else ""
@@ -127,7 +143,8 @@ def make_plots(
         for run, name in zip(runs, names, strict=True):
             for row, v in tb.read_seed_results(run, metric).items():
                 values[f"{name}: {row}" if multi else row] = v
-        save(tb.seed_comparison(values, metric=metric.replace("_", " ")), "seeds")
+        label = {"micro_auc": "micro frame AUC", "macro_auc": "macro frame AUC", "ap": "frame AP"}
+        save(tb.seed_comparison(values, metric=label.get(metric, metric)), "seeds")
     elif kind == "boxplot":
         for run, name in zip(runs, names, strict=True):
             fig = tb.error_boxplot(tb.read_clips(run), title=name)

@@ -97,6 +97,46 @@ def _from_training_run(path: Path) -> dict[str, VideoFrames]:
     return out
 
 
+def _ucsd_labels(folder: Path, n: int, cache: dict) -> np.ndarray | None:
+    """Frame labels of a UCSD test frame folder (``ROOT/testing/frames/NN``) from the ground
+    truth file of its dataset root (``ped2.mat`` / ``UCSDped2.m``), when it is there."""
+    from vadkit.datasets.annotations import read_ucsd_ped2
+
+    frames_root = folder.parent
+    data = frames_root.parent.parent
+    if frames_root.name != "frames" or frames_root.parent.name != "testing":
+        return None
+    if data not in cache:
+        files = [d / f for d in (data, data / "testing") for f in ("ped2.mat", "UCSDped2.m")]
+        gt_file = next((f for f in files if f.is_file()), None)
+        try:
+            cache[data] = read_ucsd_ped2(gt_file, frames_root=frames_root) if gt_file else None
+        except VadkitError:
+            cache[data] = None
+    gt = cache[data]
+    if gt is None or folder.name not in gt or gt.true_length(folder.name) != n:
+        return None
+    return np.asarray(gt.labels_for(folder.name), np.int8)
+
+
+def _fill_from_benchmark(path: Path, out: dict[str, VideoFrames]) -> None:
+    """A run of ``benchmark weak|supervision`` (``OUT/splitK/METHOD/run``) records neither
+    annotations nor sources: take the sources from the benchmark's store (``OUT/store``) and
+    UCSD labels from the dataset beside them."""
+    from vadkit.io.store import FeatureStore
+
+    store_dir = path.parent.parent.parent / "store"
+    if any(vf.source is None for vf in out.values()) and (store_dir / "manifest.json").is_file():
+        store = FeatureStore.open(store_dir)
+        for v, vf in out.items():
+            if vf.source is None and v in store:
+                vf.source = store.entry(v).source
+    cache: dict = {}
+    for vf in out.values():
+        if vf.labels is None and vf.source and Path(vf.source).is_dir():
+            vf.labels = _ucsd_labels(Path(vf.source), len(vf.scores), cache)
+
+
 def _from_ucsd_benchmark(path: Path) -> dict[str, VideoFrames]:
     """``benchmark ucsd`` output: per-frame scores of the headline row; frames and ground
     truth from the dataset folder recorded in results.json (when it is still there)."""
@@ -118,7 +158,8 @@ def _from_ucsd_benchmark(path: Path) -> dict[str, VideoFrames]:
     out = {}
     for v, s in scores.items():
         folder = frames_root / v
-        out[v] = VideoFrames(s, labels.get(v), None, str(folder) if folder.is_dir() else None)
+        src = str(folder.resolve()) if folder.is_dir() else None
+        out[v] = VideoFrames(s, labels.get(v), None, src)
     return out
 
 
@@ -140,6 +181,7 @@ def load_run_frames(
     kind = run_kind(p)
     if kind == "run":
         out = _from_training_run(p)
+        _fill_from_benchmark(p, out)
     elif kind == "ucsd":
         out = _from_ucsd_benchmark(p)
     else:
