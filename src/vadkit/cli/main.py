@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
     "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
+    "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
 }
 
 EXAMPLES = """\b
