@@ -85,7 +85,7 @@ def _training_run(path: Path, label: str) -> ReportInput:
     sel = _selection(m.get("selection"))
     test = m.get("test") or {}
     row: dict[str, Any] = {"method": m.get("method") or cfg.get("method")}
-    for k in ("frame_auc", "frame_auc_macro", "frame_ap", "ap"):
+    for k in ("frame_auc", "frame_auc_macro", "average_precision", "false_alarm_rate"):
         if isinstance(test.get(k), int | float):
             row[k] = test[k]
     if m.get("test_video_auc") is not None:
@@ -101,7 +101,7 @@ def _training_run(path: Path, label: str) -> ReportInput:
         inp.notes.append(m["warning"])
     inp.frames[row["method"]] = load_run_frames(path)
     inp.headline = {"method": row["method"], "micro_auc": row.get("frame_auc"),
-                    "ap": row.get("frame_ap", row.get("ap")), "selection": sel}  # fmt: skip
+                    "ap": row.get("average_precision"), "selection": sel}  # fmt: skip
     return inp
 
 

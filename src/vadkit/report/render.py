@@ -126,7 +126,7 @@ def _section(inp: ReportInput, max_videos: int) -> dict[str, Any]:
         figs, note = _video_figures(method, frames, max_videos)
         videos.append({"method": method, "note": note, "figures": figs})
     return {
-        "label": inp.label, "path": str(inp.path), "kind": inp.kind,
+        "label": inp.label, "path": str(inp.path.resolve()), "kind": inp.kind,
         "columns": inp.columns + ["selection"], "rows": rows, "notes": inp.notes,
         "config": _yaml(inp.config), "features": [(k, _fmt(v)) for k, v in inp.features.items()],
         "roc": _roc(curves, f"{inp.label}: frame-level ROC"),
