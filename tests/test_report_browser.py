@@ -21,7 +21,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 PED2_TEST = ("01", "02", "03")  # UCSDped2.m entries 1-3: gt [61:180], [95:180], [1:146]
 
 
-def _need_chromium() -> None:
+@pytest.fixture(scope="module")
+def chromium() -> None:
+    """Skip (or, in CI, fail) before any expensive fixture when Chromium is missing."""
     if CHROMIUM.is_file() and DRIVER.is_file():
         return
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
@@ -117,8 +119,7 @@ def _check(driver, console, urls, path: Path) -> dict[str, object]:
 
 
 @pytest.mark.real_data
-def test_ped2_benchmark_report_in_chromium(ped2_report, tmp_path):
-    _need_chromium()
+def test_ped2_benchmark_report_in_chromium(chromium, ped2_report, tmp_path):
     page = ped2_report / "report.html"
     doc = json.loads((ped2_report / "results.json").read_text())
     driver, console, urls = _open(page, tmp_path)
@@ -139,8 +140,7 @@ def test_ped2_benchmark_report_in_chromium(ped2_report, tmp_path):
     assert got["features"]["snippet_length"] == "1"
 
 
-def test_weak_run_report_in_chromium(weak_run, tmp_path):
-    _need_chromium()
+def test_weak_run_report_in_chromium(chromium, weak_run, tmp_path):
     page = weak_run / "report.html"
     metrics = json.loads((weak_run / "metrics.json").read_text())
     driver, console, urls = _open(page, tmp_path)
@@ -158,8 +158,7 @@ def test_weak_run_report_in_chromium(weak_run, tmp_path):
     assert got["roc"] == 1 and len(got["videos"]) == 6  # every test video of the store
 
 
-def test_two_inputs_side_by_side(ped2_report, weak_run, tmp_path):
-    _need_chromium()
+def test_two_inputs_side_by_side(chromium, ped2_report, weak_run, tmp_path):
     page = tmp_path / "both.html"
     assert main(["report", str(ped2_report), str(weak_run), "--out", str(page)]) == 0
     driver, console, urls = _open(page, tmp_path)

@@ -70,6 +70,15 @@ def _features_of_store(store: str | Path | None, meta: dict[str, Any] | None = N
     return out
 
 
+def _add_frames(inp: ReportInput, method: str, load: Any) -> None:
+    """Per-video frames of ``method``; what cannot be read (e.g. the dataset moved) becomes
+    a note in the report instead of failing the report or the command that writes it."""
+    try:
+        inp.frames[method] = load()
+    except VadkitError as exc:
+        inp.notes.append(f"no per-video figures of {method}: {exc}")
+
+
 def _selection(sel: str | None) -> str:
     return "oracle" if sel == "oracle" else (sel or "validation")
 
@@ -99,7 +108,7 @@ def _training_run(path: Path, label: str) -> ReportInput:
         inp.notes.append(f"checkpoint selected on: {m['selected_on']}")
     if m.get("warning"):
         inp.notes.append(m["warning"])
-    inp.frames[row["method"]] = load_run_frames(path)
+    _add_frames(inp, row["method"], lambda: load_run_frames(path))
     inp.headline = {"method": row["method"], "micro_auc": row.get("frame_auc"),
                     "ap": row.get("average_precision"), "selection": sel}  # fmt: skip
     return inp
@@ -132,7 +141,7 @@ def _ucsd(path: Path, label: str) -> ReportInput:
                      f"{doc['n_train']} normal training videos; headline {doc['headline']}")  # fmt: skip
     if doc.get("selection"):
         inp.notes.append("selection: " + doc["selection"]["rule"])
-    inp.frames[doc["headline"]] = load_run_frames(path)
+    _add_frames(inp, doc["headline"], lambda: load_run_frames(path))
     head = next(r for r in rows if r["row"] == doc["headline"])
     inp.headline = {"method": doc["headline"], "micro_auc": head["micro_auc"], "ap": None,
                     "selection": head["selection"]}  # fmt: skip
@@ -177,8 +186,7 @@ def _seeds(path: Path, label: str) -> ReportInput:
         scores = np.load(run / "scores.npz")
         labels = {v: layout.labels[v.split("-", 1)[1]] for v in scores.files
                   if v.split("-", 1)[-1] in layout.labels}  # fmt: skip
-        frames = load_run_frames(run, labels=labels)
-        inp.frames[r["method"]] = frames
+        _add_frames(inp, r["method"], lambda run=run, y=labels: load_run_frames(run, labels=y))
     missing = [r["method"] for r in doc["rows"] if r["method"] not in inp.frames]
     if missing and layout is not None:
         inp.notes.append(f"no saved per-video scores for {', '.join(missing)}")
