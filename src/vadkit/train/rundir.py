@@ -10,6 +10,9 @@
       log.jsonl       one JSON object per logged step / validation
       classes.json    full supervision on a store with classes: each test video's true class,
                       predicted class and window classes (class accuracy, confusion matrix)
+      threshold.json  calibrated operating thresholds on the validation videos (Youden's J and
+                      a false-alarm rate; ``default`` names the one ``predict`` uses), see
+                      :mod:`vadkit.train.calibrate`; runs made before it have none
 
 A run is written into ``RUN_DIR.partial/`` and renamed to ``RUN_DIR`` when complete, so
 ``RUN_DIR`` either holds a whole run or does not exist; an existing ``RUN_DIR`` is
