@@ -1,0 +1,173 @@
+"""``vadkit predict`` on real Ped2 video: one model of each supervision level.
+
+The stores sample 2 frames of every 16 (``--snippet-length 2 --frame-step 8 --stride 16``) so
+the real EfficientNet-Lite0 extraction stays fast; predict re-extracts new video the same way
+from the model's recorded StoreInfo. Ped2 ``Test001`` (id ``01``) is anomalous in frames 61-180
+(1-based, ``UCSDped2.m``); it is never a training video.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.real_data
+
+OPTS = {"snippet_length": 2, "frame_step": 8, "stride": 16, "batch_size": 8}
+TEST_VIDEO = "01"
+GT_01 = (60, 180)  # 0-based [start, end) of the anomaly in Test001
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _ped2_labels(ped2: Path, store) -> dict[str, np.ndarray]:
+    """Published frame labels (UCSDped2.m) of the store's abnormal videos, at their lengths."""
+    gt = _ped2_gt_one(ped2)
+    return {e.id: gt.labels_for(e.id, e.n_frames) for e in store.entries if e.label == 1}
+
+
+@pytest.fixture(scope="module")
+def ped2(shared_data) -> Path:
+    return shared_data / "ped2"
+
+
+@pytest.fixture(scope="module")
+def stores(ped2, tmp_path_factory) -> dict[str, Path]:
+    """Train: Ped2 training 01-04 (normal, ids n01..) and test 02-05 (abnormal); test: 01."""
+    from vadkit.extract import ExtractOptions, extract
+    from vadkit.io.inputs import InputItem
+
+    root = tmp_path_factory.mktemp("ped2-stores")
+    opts = ExtractOptions(**OPTS)
+    items = [
+        InputItem(f"n{k:02d}", ped2 / "training" / "frames" / f"{k:02d}", "0") for k in range(1, 5)
+    ]
+    items += [
+        InputItem(f"{k:02d}", ped2 / "testing" / "frames" / f"{k:02d}", "1") for k in range(2, 6)
+    ]
+    test = [InputItem(TEST_VIDEO, ped2 / "testing" / "frames" / TEST_VIDEO, "1")]
+    for name, its in (("train", items), ("test", test)):
+        res = extract(its, root / name, "efficientnet_lite0", options=opts, progress=False)
+        assert res.ok, res.failed
+    return {"train": root / "train", "test": root / "test", "root": root}
+
+
+@pytest.fixture(scope="module")
+def mp4(ped2, tmp_path_factory) -> Path:
+    """Test001's 180 frames as an H.264 mp4 at 10 fps (the dataset's frame rate)."""
+    import av
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("ped2-mp4") / "01.mp4"
+    frames = sorted((ped2 / "testing" / "frames" / TEST_VIDEO).glob("*.jpg"))
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=10)
+        first = np.asarray(Image.open(frames[0]).convert("RGB"))
+        st.height, st.width = first.shape[:2]
+        st.pix_fmt = "yuv420p"
+        st.options = {"crf": "12"}
+        for f in frames:
+            img = np.asarray(Image.open(f).convert("RGB"))
+            for pkt in st.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    return path
+
+
+def _data(stores) -> dict:
+    return {"train": str(stores["train"]), "test": str(stores["test"])}
+
+
+@pytest.fixture(scope="module")
+def runs(stores, ped2, tmp_path_factory) -> dict[str, Path]:
+    from vadkit.deploy.oneclass_run import train_oneclass_run
+    from vadkit.methods.registry import get_method
+    from vadkit.train import train_run
+
+    root = tmp_path_factory.mktemp("ped2-runs")
+    quiet = lambda *_: None  # noqa: E731
+    out = {"knn": root / "knn", "rtfm": root / "rtfm", "aed_t": root / "aed_t"}
+    train_oneclass_run(stores["train"], out["knn"], scorer="knn", val_fraction=0.25, far=0.05)
+    cfg = {"method": "rtfm", "model": {"feature_dim": 1280, "conv_channels": 320},
+           "train": {"iterations": 30, "batch_per_class": 2, "val_every": 10, "val_fraction": 0.25,
+                     "seed": 0},
+           "data": _data(stores)}  # fmt: skip
+    train_run(cfg, get_method("rtfm"), out["rtfm"], echo=quiet)
+    # AED-T learns from frame labels; with 2 frames sampled per 16 the "x16" targets of a
+    # snippet are its sampled frames' labels, built here from the published ones
+    from vadkit.datasets.annotations.groundtruth import GroundTruth
+    from vadkit.io.store import FeatureStore
+
+    store = FeatureStore.open(stores["train"])
+    labels = _ped2_labels(ped2, store)
+    gt_labels = {}
+    for e in store.entries:
+        if e.label == 1:
+            lab = labels[e.id]
+            idx = (np.arange(e.T)[:, None] * 16 + np.arange(2)[None] * 8).reshape(-1)
+            gt_labels[e.id] = lab[np.minimum(idx, len(lab) - 1)].astype(np.uint8)
+    gt = GroundTruth("custom", labels=gt_labels, source="UCSDped2.m sampled like the store")
+    cfg = {"method": "aed_t",
+           "model": {"feature_dim": 1280, "n_classes": 2, "frames_per_snippet": 2},
+           "train": {"iterations": 40, "batch_per_class": 4, "val_every": 20, "val_fraction": 0.25,
+                     "seed": 0},
+           "data": _data(stores)}  # fmt: skip
+    train_run(cfg, get_method("aed_t"), out["aed_t"], echo=quiet, ground_truth=gt)
+    return out
+
+
+def test_runs_record_calibrated_thresholds(runs):
+    for name, path in runs.items():
+        doc = json.loads((path / "threshold.json").read_text())
+        assert doc["threshold"] is not None, name
+        assert doc["default"] == ("far" if name == "knn" else "validation"), name
+
+
+@pytest.mark.parametrize("method", ["knn", "rtfm", "aed_t"])
+def test_predict_finds_the_ped2_anomaly_in_folder_and_mp4(method, runs, ped2, mp4, stores):
+    from vadkit.deploy import load_model, predict_video
+    from vadkit.deploy.predict import load_predictor_encoder
+    from vadkit.io.store import FeatureStore
+
+    model = load_model(runs[method])
+    enc = load_predictor_encoder(model)
+    folder = ped2 / "testing" / "frames" / TEST_VIDEO
+    by_source = {}
+    for source in (folder, mp4):
+        pred = predict_video(model, source, encoder=enc, fps=10.0)
+        assert pred.n_frames == 180 and len(pred.frame_scores) == 180
+        assert pred.events, f"{method} found no event in {source.name}"
+        a, b = GT_01
+        assert any(e.start_frame < b and e.end_frame >= a for e in pred.events), pred.events
+        by_source[source] = pred
+    # the frame folder gives the features `vadkit extract` wrote: same scores as the test store
+    # scored by the model and expanded by `vadkit evaluate --convention exact`
+    from vadkit.evaluate.run import frame_data
+
+    test_store = FeatureStore.open(stores["test"])
+    snip = model.score_features(test_store.load(TEST_VIDEO)).scores
+    gt = _ped2_gt_one(ped2)
+    data = frame_data(
+        {TEST_VIDEO: snip}, gt, store=test_store, convention="exact", allow_subset=True
+    )
+    pred = by_source[folder]
+    np.testing.assert_allclose(pred.snippet_scores, snip, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(pred.frame_scores, data.scores[TEST_VIDEO], rtol=0, atol=1e-6)
+
+
+def _ped2_gt_one(ped2: Path):
+    from vadkit.evaluate.run import load_ground_truth
+
+    return load_ground_truth("ped2", ped2 / "UCSDped2.m")
