@@ -101,7 +101,7 @@ def runs(stores, ped2, tmp_path_factory) -> dict[str, Path]:
     out = {"knn": root / "knn", "rtfm": root / "rtfm", "aed_t": root / "aed_t"}
     train_oneclass_run(stores["train"], out["knn"], scorer="knn", val_fraction=0.2, far=0.05)
     cfg = {"method": "rtfm", "model": {"feature_dim": 1280, "conv_channels": 320},
-           "train": {"iterations": 30, "batch_per_class": 2, "val_every": 10, "val_fraction": 0.25,
+           "train": {"iterations": 100, "batch_per_class": 3, "val_every": 25, "val_fraction": 0.25,
                      "seed": 0},
            "data": _data(stores)}  # fmt: skip
     train_run(cfg, get_method("rtfm"), out["rtfm"], echo=quiet)

@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
     "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
+    "predict": (
+        "vadkit.cli.cmd_predict:predict",
+        "Score new videos with a trained model -> events.",
+    ),
 }
 
 EXAMPLES = """\b
