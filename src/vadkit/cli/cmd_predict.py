@@ -103,4 +103,4 @@ def predict(inputs, model_path, out, threshold, far, min_length, merge_gap, fps,
     atomic_write_json(Path(out) / "summary.json", {"videos": summary, "failed": failed})
     click.echo(f"wrote {out} ({len(items) - failed} videos, {failed} failed)")
     if failed:
-        raise SystemExit(1)
+        raise click.exceptions.Exit(1)
