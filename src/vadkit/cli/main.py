@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
     "plot": ("vadkit.cli.cmd_plot:plot", "Figures of runs, benchmarks and holdout outputs."),
     "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
+    "predict": (
+        "vadkit.cli.cmd_predict:predict",
+        "Score new videos with a trained model -> events.",
+    ),
 }
 
 EXAMPLES = """\b

@@ -216,6 +216,13 @@ def train_full_run(
         pred = predict_videos(model, test_view.load, test_ids, tcfg.device)
         scores = {v: o["snippet_scores"].astype(np.float32) for v, o in pred.items()}
         writer.write_scores(scores)
+        # operating thresholds on the validation videos' frames (train/calibrate.py); the
+        # snippet scores repeated per frame, as predict expands them
+        from vadkit.train.calibrate import full_thresholds
+
+        val_pred = predict_videos(model, train_store.load, list(val_t), tcfg.device)
+        val_frames = {v: np.repeat(o["snippet_scores"], f) for v, o in val_pred.items()}
+        writer.write_json("threshold.json", full_thresholds(val_frames, val_t))
         out_m: dict[str, Any] = {"method": method.name, "dataset": dataset, "kind": "full"}
         out_m["selection"] = tcfg.selection
         if oracle:

@@ -10,6 +10,9 @@
       log.jsonl       one JSON object per logged step / validation
       classes.json    full supervision on a store with classes: each test video's true class,
                       predicted class and window classes (class accuracy, confusion matrix)
+      threshold.json  calibrated operating thresholds on the validation videos (Youden's J and
+                      a false-alarm rate; ``default`` names the one ``predict`` uses), see
+                      :mod:`vadkit.train.calibrate`; runs made before it have none
 
 A run is written into ``RUN_DIR.partial/`` and renamed to ``RUN_DIR`` when complete, so
 ``RUN_DIR`` either holds a whole run or does not exist; an existing ``RUN_DIR`` is
@@ -77,6 +80,8 @@ def checkpoint_payload(
         "format": CHECKPOINT_FORMAT, "method": method, "model": to_plain(model_config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "store": store_meta(train_info), "train": resolved["train"], "step": step,
+        # everything predict needs to re-extract features of new video alike (StoreInfo)
+        "store_info": train_info.to_dict() if hasattr(train_info, "to_dict") else None,
         "selection": selection,
         "fingerprints": resolved["data"]["fingerprints"], "vadkit_version": __version__,
     }  # fmt: skip

@@ -296,6 +296,12 @@ def train_run(
         writer.write_config(resolved)
         scores = score_videos(model, p.test_view, test_ids, tcfg.device)
         writer.write_scores(scores)
+        # operating thresholds on the validation videos at native length (train/calibrate.py)
+        from vadkit.train.calibrate import weak_thresholds
+
+        label_of = dict(zip(p.pooled.ids, p.labels.tolist(), strict=True))
+        val_scores = score_videos(model, p.train_store, p.val_ids, tcfg.device)
+        writer.write_json("threshold.json", weak_thresholds(val_scores, label_of))
         metrics = _metrics(p, method, result, metric, scores)
         writer.write_checkpoint(checkpoint_payload(
             method.name, model, mcfg, p.train_store.info, resolved, result.best_step,

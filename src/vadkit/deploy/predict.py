@@ -1,0 +1,155 @@
+"""One video -> per-frame scores, timestamps and events, with the model's own features.
+
+The features are re-extracted with :func:`vadkit.extract.encode_video` from the model's
+recorded ``StoreInfo`` (backbone, weights hash, snippets or segments, crops, batch size), so
+they equal what ``vadkit extract`` writes for the video; snippet scores are expanded to one
+score per real frame with :mod:`vadkit.evaluate.expand` in the ``"exact"`` convention, as
+``vadkit evaluate --convention exact`` does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vadkit.deploy.events import Event, find_events, threshold_at_far
+from vadkit.deploy.model import Predictor
+from vadkit.errors import VadkitError
+
+__all__ = ["Prediction", "expand_to_frames", "load_predictor_encoder", "predict_video"]
+
+
+@dataclass
+class Prediction:
+    """What :func:`predict_video` found in one video, with the values it used."""
+
+    video_id: str
+    source: str
+    fps: float
+    n_frames: int
+    snippet_scores: np.ndarray
+    frame_scores: np.ndarray
+    timestamps: np.ndarray  # (n_frames,) seconds of each frame: index / fps
+    events: list[Event]
+    threshold: float
+    threshold_source: str  # "calibrated (validation)", "--threshold", "--far 0.01", ...
+    min_length: float
+    merge_gap: float
+    frame_classes: list[str] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def settings(self) -> dict[str, Any]:
+        """The values used, written beside the scores and events."""
+        return {
+            "threshold": self.threshold, "threshold_source": self.threshold_source,
+            "min_length_s": self.min_length, "merge_gap_s": self.merge_gap, "fps": self.fps,
+            "n_frames": self.n_frames, "n_snippets": int(len(self.snippet_scores)),
+            "rule": "a frame is anomalous when its score > threshold",
+        }  # fmt: skip
+
+
+def load_predictor_encoder(
+    predictor: Predictor, weights: str | Path | None = None, device: str = "cpu"
+) -> Any:
+    """The backbone the model's features need, its weights checked by sha256."""
+    from vadkit.extract import load_encoder
+
+    spec = predictor.feature_spec
+    random_init = spec.weights_sha256 == "random-init"
+    endpoint = (spec.info.extra or {}).get("endpoint")
+    enc = load_encoder(spec.backbone, weights, device=device, random_init=random_init,
+                       endpoint=endpoint)  # fmt: skip
+    if enc.weights_sha256 != spec.weights_sha256:
+        raise VadkitError(
+            f"backbone {spec.backbone} weights have sha256 {enc.weights_sha256[:12]} but the "
+            f"model was trained on features of weights {spec.weights_sha256[:12]}; give the "
+            "same weights file"
+        )
+    return enc
+
+
+def expand_to_frames(predictor: Predictor, snippet_scores: np.ndarray, n_frames: int) -> np.ndarray:
+    """Per-frame scores ``(n_frames,)`` of snippet or segment scores, as ``vadkit evaluate``."""
+    from vadkit.evaluate.expand import expand_segments, expand_snippets
+
+    spec = predictor.feature_spec
+    if spec.n_segments:
+        rule = (
+            "array_split" if (spec.info.extra or {}).get("segment_rule") == "tacnet" else "sultani"
+        )
+        return expand_segments(snippet_scores, n_frames=n_frames,
+                               snippet_length=spec.snippet_length, rule=rule)  # fmt: skip
+    return expand_snippets(snippet_scores, snippet_length=spec.snippet_length,
+                           stride=spec.stride, n_frames=n_frames, convention="exact")  # fmt: skip
+
+
+def predict_video(
+    predictor: Predictor,
+    source: Any,
+    *,
+    threshold: float | None = None,
+    far: float | None = None,
+    min_length: float = 0.0,
+    merge_gap: float = 0.0,
+    encoder: Any = None,
+    video_id: str | None = None,
+    fps: float | None = None,
+) -> Prediction:
+    """Score one video (a file, a frame folder or an ``(N, H, W, 3)`` array) and find events.
+
+    Parameters
+    ----------
+    threshold : use this threshold instead of the model's calibrated one.
+    far : use the model's threshold at this false-alarm rate on its normal validation
+        snippets (needs ``far_scores`` in ``threshold.json``; ``vadkit train`` records them).
+    min_length, merge_gap : seconds; see :func:`vadkit.deploy.events.find_events`.
+    encoder : a loaded backbone (:func:`load_predictor_encoder`), to load it once per folder.
+    fps : frame rate of a frame folder or array (files read theirs).
+    """
+    from vadkit.extract import encode_video, read_frames
+
+    if threshold is not None and far is not None:
+        raise VadkitError("give --threshold or --far, not both")
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        enc = encoder if encoder is not None else load_predictor_encoder(predictor)
+        frames = read_frames(source, video_id, fps=fps)
+        feats = encode_video(frames, predictor.feature_spec.info, enc)
+        meta = frames.meta
+        n_frames = int(meta.n_frames)
+        if len(feats) == 0:
+            raise VadkitError(f"{frames.id}: no snippet could be cut from its {n_frames} frames")
+        out = predictor.score_features(feats)
+        if threshold is not None:
+            thr, how = float(threshold), "--threshold"
+        elif far is not None:
+            normal = predictor.thresholds.get("far_scores")
+            if not normal:
+                raise VadkitError(
+                    f"--far: {predictor.path} records no normal validation scores "
+                    "(threshold.json far_scores); give --threshold"
+                )
+            thr, how = threshold_at_far(normal, far), f"--far {far}"
+        else:
+            thr, how = predictor.threshold, predictor.threshold_source
+        caught.extend(str(x.message) for x in w)
+    if frames.warning:
+        caught.append(frames.warning)
+    frame_scores = expand_to_frames(predictor, out.scores, n_frames)
+    frame_classes = None
+    if out.classes is not None:
+        idx = expand_to_frames(predictor, np.arange(len(out.classes), dtype=np.float64), n_frames)
+        frame_classes = [out.classes[int(round(i))] for i in idx]
+    video_fps = float(meta.fps or fps or 25.0)
+    events = find_events(frame_scores, thr, fps=video_fps, min_length=min_length,
+                         merge_gap=merge_gap, classes=frame_classes)  # fmt: skip
+    return Prediction(
+        frames.id, str(source) if isinstance(source, str | Path) else frames.id, video_fps,
+        n_frames, out.scores, frame_scores, np.arange(n_frames) / video_fps, events, thr, how,
+        float(min_length), float(merge_gap), frame_classes, caught,
+    )  # fmt: skip
