@@ -205,7 +205,7 @@ def test_cli_predict_writes_scores_and_events(runs, ped2, mp4, tmp_path, capsys)
     lst = tmp_path / "videos.txt"
     lst.write_text(f"{mp4}\n{bad}\n")
     code = main(["predict", str(lst), "--model", str(runs["knn"]), "--out", str(tmp_path / "p"),
-                 "--min-length", "0.5", "--merge-gap", "1.0"])  # fmt: skip
+                 "--min-length", "0.5", "--merge-gap", "1.0", "--video-out"])  # fmt: skip
     cap = capsys.readouterr()
     assert code == 1, cap.err  # one video failed: reported, the other written
     assert "broken: FAILED" in cap.err
@@ -216,6 +216,27 @@ def test_cli_predict_writes_scores_and_events(runs, ped2, mp4, tmp_path, capsys)
     assert rows[0] == "frame,time_s,score" and len(rows) == 181
     assert rows[11].startswith("10,1.0000,")  # frame 10 at 10 fps
     assert (tmp_path / "p" / f"{mp4.stem}.events.csv").read_text().startswith("start_frame,")
+    _check_annotated_video(tmp_path / "p" / f"{mp4.stem}.annotated.mp4", events["events"], 180)
+    assert (tmp_path / "p" / f"{mp4.stem}.png").stat().st_size > 10_000
+    assert not (tmp_path / "p" / "broken.annotated.mp4").exists()
+
+
+def _check_annotated_video(path: Path, events: list[dict], n_frames: int) -> None:
+    """Every frame is there, with the score strip under it and a red border exactly in events."""
+    from vadkit.deploy.annotate import STRIP_HEIGHT
+    from vadkit.io.stream import FrameStream
+
+    inside = np.zeros(n_frames, bool)
+    for e in events:
+        inside[e["start_frame"] : e["end_frame"] + 1] = True
+    seen = 0
+    for i, img in FrameStream(path):
+        assert img.shape[0] >= 240 + STRIP_HEIGHT - 1  # Ped2 frames are 240 x 360
+        corner = img[:3, :3].reshape(-1, 3).mean(axis=0)  # the border's corner
+        red = corner[0] > 150 and corner[1] < 90 and corner[2] < 90
+        assert red == bool(inside[i]), f"frame {i}: border {corner} but in-event {inside[i]}"
+        seen += 1
+    assert seen == n_frames
 
 
 def _ped2_gt_one(ped2: Path):

@@ -52,7 +52,14 @@ Examples:
     help="Backbone weights file (default: the one the backbone package ships).",
 )
 @click.option("--device", default="cpu", show_default=True)
-def predict(inputs, model_path, out, threshold, far, min_length, merge_gap, fps, weights, device):
+@click.option(
+    "--video-out",
+    is_flag=True,
+    help="Also write OUT/<id>.annotated.mp4 (score strip, threshold, events) and OUT/<id>.png.",
+)
+def predict(
+    inputs, model_path, out, threshold, far, min_length, merge_gap, fps, weights, device, video_out
+):
     """Score videos with a trained model and write per-frame scores and events."""  # fmt: skip
     import warnings
 
@@ -91,6 +98,11 @@ def predict(inputs, model_path, out, threshold, far, min_length, merge_gap, fps,
             pred.warnings.append("frame folder without --fps: times assume 25 fps")
             extra["fps_assumed"] = True
         write_prediction(pred, out, extra)
+        if video_out:
+            from vadkit.deploy.annotate import write_annotated_video, write_score_figure
+
+            write_annotated_video(pred, Path(out) / f"{item.id}.annotated.mp4")
+            write_score_figure(pred, Path(out) / f"{item.id}.png")
         for w in pred.warnings:
             click.echo(f"{item.id}: warning: {w}", err=True)
         spans = ", ".join(f"{e.start_s:.1f}-{e.end_s:.1f}s (peak {e.peak_score:.3f})"
