@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "vadkit.cli.cmd_benchmark:benchmark",
         "Run a benchmark protocol (ucsd, weak, supervision).",
     ),
+    "demo": ("vadkit.cli.cmd_demo:demo", "Generated video -> features, two detectors, report."),
     "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
 }
 
