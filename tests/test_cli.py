@@ -16,6 +16,15 @@ def test_help_lists_every_command_with_examples(capsys):
     assert "Examples:" in out
 
 
+def test_help_says_what_the_commands_do_today(capsys):
+    assert main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # undo click's line wrapping
+    # `vadkit predict` gives the events the tagline promises
+    assert "from raw video to scores, metrics and events" in out and "predict" in out
+    assert "weakly- or fully-supervised" in out  # train runs full supervision too (aed_t)
+    assert "(ucsd, weak, supervision)" in out  # the three protocols cmd_benchmark registers
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_each_command_help_has_an_example(name, capsys):
     command = LazyGroup.get_command(cli, click.Context(cli), name)

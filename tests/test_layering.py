@@ -31,6 +31,7 @@ LAYERS = {
     "engines": 6,  # local or Ray runners of the extraction stages and of sweeps
     "report": 7,  # the HTML report, made of viz figures
     "deploy": 7,  # predict (may draw viz figures), streams, export
+    "demo": 7.5,  # `vadkit demo`: every stage and the report (above report, below cli)
     "cli": 8,
 }
 

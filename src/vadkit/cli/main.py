@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Import published feature layouts into a FeatureStore.",
     ),
     "store": ("vadkit.cli.cmd_store:store", "Inspect, check and finalize feature stores."),
-    "train": ("vadkit.cli.cmd_train:train", "Train a weakly-supervised method -> run directory."),
+    "train": (
+        "vadkit.cli.cmd_train:train",
+        "Train a weakly- or fully-supervised method -> run directory.",
+    ),
     "evaluate": (
         "vadkit.cli.cmd_evaluate:evaluate",
         "Score files + annotations -> metrics table and JSON.",
@@ -39,8 +42,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("vadkit.cli.cmd_extract:probe", "Print fps, frame count and duration of videos."),
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
-    "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
+    "benchmark": (
+        "vadkit.cli.cmd_benchmark:benchmark",
+        "Run a benchmark protocol (ucsd, weak, supervision).",
+    ),
     "plot": ("vadkit.cli.cmd_plot:plot", "Figures of runs, benchmarks and holdout outputs."),
+    "demo": ("vadkit.cli.cmd_demo:demo", "Generated video -> features, two detectors, report."),
     "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
     "predict": (
         "vadkit.cli.cmd_predict:predict",
@@ -87,7 +94,7 @@ class LazyGroup(click.Group):
 )
 @click.version_option(__version__, prog_name="vadkit")
 def cli() -> None:
-    """vadkit: video anomaly detection, from raw video to scored events."""
+    """vadkit: video anomaly detection, from raw video to scores, metrics and events."""
 
 
 def main(argv: list[str] | None = None) -> int:

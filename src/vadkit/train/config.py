@@ -15,6 +15,7 @@ mapping before anything is checked, so a typo in an override is the same one-lin
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,10 @@ __all__ = [
     "build_method_config",
     "check_device",
     "check_keys",
+    "check_override_keys",
     "dataclass_from_dict",
     "load_yaml",
+    "section_fields",
     "to_plain",
 ]
 
@@ -137,7 +140,35 @@ def check_keys(given: Iterable[str], valid: Iterable[str], where: str) -> None:
     valid = list(valid)
     unknown = [k for k in given if k not in valid]
     if unknown:
-        raise VadkitError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+        close = difflib.get_close_matches(unknown[0], valid, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise VadkitError(
+            f"{where}: unknown key {unknown[0]!r}; {hint}valid keys: {', '.join(valid)}"
+        )
+
+
+def check_override_keys(overrides: Iterable[str], fields: Mapping[str, Iterable[str]]) -> None:
+    """Every ``--set section.key=value`` names a field that exists, checked before the YAML.
+
+    ``fields`` maps a section (``model``, ``train``, ``data``) to its valid keys, so the
+    error names the ``--set`` that has the typo rather than the config file.
+    """
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        section, dot, name = key.partition(".")
+        if dot and section in fields:
+            check_keys([name], fields[section], f"--set {item}")
+
+
+def section_fields(model_cls: type | None = None) -> dict[str, list[str]]:
+    """Valid keys per section: the method config's fields (when known), TrainConfig, DataConfig."""
+    out = {
+        "train": [f.name for f in dataclasses.fields(TrainConfig)],
+        "data": [f.name for f in dataclasses.fields(DataConfig)],
+    }
+    if model_cls is not None and dataclasses.is_dataclass(model_cls):
+        out["model"] = [f.name for f in dataclasses.fields(model_cls)]
+    return out
 
 
 def dataclass_from_dict(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
