@@ -25,6 +25,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SHIPPED = sorted(CONFIGS.glob("*/*.yaml"))
 DATASETS = {"ucf_crime": "ucf-crime", "shanghaitech": "shanghaitech", "xd_violence": "xd-violence"}
 DATASETS_FULL = {"lad2000": "lad2000"}  # configs of the fully-supervised methods
+DATASETS_DEMO = {"demo": "csv"}  # quick-start size: the interval CSV of `vadkit synth`
 
 
 def test_every_weak_method_ships_a_config_per_dataset():
@@ -49,7 +50,7 @@ def _same_type(value, default) -> bool:
 def test_shipped_config_keys_exist_in_the_method_config(path: Path):
     cfg = load_yaml(path)
     assert cfg["method"] == path.parent.name
-    assert cfg["dataset"] == {**DATASETS, **DATASETS_FULL}[path.stem]
+    assert cfg["dataset"] == {**DATASETS, **DATASETS_FULL, **DATASETS_DEMO}[path.stem]
     train = dataclass_from_dict(TrainConfig, cfg["train"], str(path))
     dataclass_from_dict(DataConfig, cfg["data"], str(path))
     try:
