@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
     "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
     "plot": ("vadkit.cli.cmd_plot:plot", "Figures of runs, benchmarks and holdout outputs."),
+    "sweep": ("vadkit.cli.cmd_sweep:sweep", "Seeds x a grid of overrides -> runs and a summary."),
 }
 
 EXAMPLES = """\b
