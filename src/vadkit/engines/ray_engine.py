@@ -17,6 +17,7 @@ import logging
 import os
 import resource
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -160,7 +161,7 @@ def extract_ray(
                 ray.shutdown()
     for vid, msg in result.failed:
         if progress:
-            print(f"failed: {vid}: {msg}", file=__import__("sys").stderr)
+            print(f"failed: {vid}: {msg}", file=sys.stderr)
     result.seconds = time.perf_counter() - start
     _write_report(Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed])
     _write_report(
