@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "vadkit.cli.cmd_predict:predict",
         "Score new videos with a trained model -> events.",
     ),
+    "sweep": ("vadkit.cli.cmd_sweep:sweep", "Seeds x a grid of overrides -> runs and a summary."),
 }
 
 EXAMPLES = """\b
