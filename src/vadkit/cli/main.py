@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -98,8 +99,33 @@ def cli() -> None:
     """vadkit: video anomaly detection, from raw video to scores, metrics and events."""
 
 
+def _one_line_warnings() -> None:
+    """Warnings reach the user as one line each, once, without the library's source line.
+
+    Deprecation notices of libraries and the OpenMP runtime's messages say nothing a user of
+    vadkit can act on, so they are dropped; vadkit's own warnings (a short video padded, a
+    fallback threshold) and other libraries' UserWarnings are kept, said once.
+    """
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+        text = " ".join(str(message).split())
+        if text in seen:
+            return
+        seen.add(text)
+        click.echo(f"vadkit: warning: {text}", err=True)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!vadkit)")
+    warnings.filterwarnings("ignore", message=r".*(OpenMP|libgomp|libiomp|threadpoolctl).*")
+    os.environ.setdefault("KMP_WARNINGS", "0")  # Intel OpenMP's banner on stderr
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    _one_line_warnings()
     try:
         # without standalone mode click returns a command's Exit code instead of raising it
         code = cli.main(args=argv, prog_name="vadkit", standalone_mode=False)
