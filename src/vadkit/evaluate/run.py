@@ -273,8 +273,12 @@ def frame_data(
             frame_scores[e.id] = expand_snippets(
                 s, snippet_length=snippet_length, stride=stride, n_frames=n, convention=convention
             )
+    # a video's class: the annotation's, else the store's (LAD2000 records it there), else
+    # "Normal" / "Anomaly" from its labels
     classes = {
-        e.id: gt.classes.get(e.id, "Normal" if not gt.video_label(e.id) else "Anomaly")
+        e.id: gt.classes.get(e.id)
+        or getattr(e, "cls", None)
+        or ("Normal" if not gt.video_label(e.id) else "Anomaly")
         for e in entries
     }
     return FrameData(labels, frame_scores, classes, [e.id for e in entries])
