@@ -69,7 +69,8 @@ def test_errors(call, match):
 def test_run_table_names_the_classes_of_its_confusion_matrix():
     from vadkit.train.rundir import format_run_results
 
-    results = {"run": "r", "method": "aed_t", "selection": "validation", "class_accuracy": 0.5,
+    results = {"run": "r", "method": "aed_t", "selection": "validation", "n_videos": 4, "n_abnormal_videos": 2, "n_frames": 64,
+               "n_abnormal_frames": 16, "class_accuracy": 0.5,
                "window_class_accuracy": 0.5, "n_class_videos": 4,
                "confusion_matrix": [[1, 1], [1, 1]], "class_index": {"Normal": 0, "Crash": 1}}  # fmt: skip
     text = format_run_results(results)
