@@ -166,10 +166,11 @@ def _resolved_config(p: _Plan, method: Any) -> dict[str, Any]:
         "train_manifest": tdata.manifest_fingerprint(p.train_store),
         "test_manifest": tdata.manifest_fingerprint(p.test_store),
     }
+    model, replaced = model_as_run(p.mcfg, train, p.train_store.info)
     return {
         "method": method.name,
         "dataset": p.dataset,
-        "model": to_plain(p.mcfg),
+        "model": model,
         "train": to_plain(train),
         "data": {**to_plain(p.data), "fingerprints": fingerprints},
         "run": {
@@ -178,9 +179,31 @@ def _resolved_config(p: _Plan, method: Any) -> dict[str, Any]:
             + (" (ORACLE: selected on the test set)" if oracle else ""),
             "store": store_meta(p.train_store.info),
             "schedule_from": s.source,
+            "model_values_replaced": replaced,
             "split": split,
         },
     }
+
+
+def model_as_run(
+    mcfg: Any, train: TrainConfig, store_info: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``model`` section as it ran: the method's own schedule fields (``batch_normal``,
+    ``iterations``, ...) hold the values the trainer used, and ``n_crops`` the store's crops,
+    so config.yaml never shows a value beside the one that replaced it."""
+    from vadkit.train.schedule import ALIASES
+
+    model = to_plain(mcfg)
+    used = {name: getattr(train, name, None) for name in ALIASES}
+    used["n_crops"] = getattr(store_info, "crops", None)
+    replaced: dict[str, str] = {}
+    for name, value in used.items():
+        key = next((a for a in ALIASES.get(name, (name,)) if model.get(a) is not None), None)
+        if key is None or value is None or model[key] == value:
+            continue
+        replaced[f"model.{key}"] = f"{model[key]} -> {value}"
+        model[key] = value
+    return model, replaced
 
 
 def _metrics(p: _Plan, method: Any, result: FitResult, metric: str, scores: dict) -> dict:
@@ -250,6 +273,7 @@ def train_run(
     p = _plan(config, method, where)
     writer = RunWriter(out, overwrite=overwrite)  # last check: before any training
     resolved = _resolved_config(p, method)
+    resolved_train = dataclass_from_dict(TrainConfig, resolved["train"], "config.yaml train")
     tcfg, oracle = p.tcfg, p.tcfg.selection == "oracle"
     metric = "oracle_test_frame_auc" if oracle else f"val_video_auc_{tcfg.val_score}"
     test_ids = list(p.test_view.ids)
@@ -292,7 +316,7 @@ def train_run(
         )  # fmt: skip
         # prepare() may have changed the model's config (e.g. S3R's number of atoms)
         mcfg = getattr(model, "config", p.mcfg)
-        resolved["model"] = to_plain(mcfg)
+        resolved["model"] = model_as_run(mcfg, resolved_train, p.train_store.info)[0]
         writer.write_config(resolved)
         scores = score_videos(model, p.test_view, test_ids, tcfg.device)
         writer.write_scores(scores)
