@@ -35,6 +35,7 @@ __all__ = [
     "segment_bounds_linspace",
     "segment_bounds_sultani",
     "segment_indices",
+    "segment_of_snippet",
     "snippet_indices",
 ]
 
@@ -361,3 +362,21 @@ def pool_segments(features: np.ndarray, n_segments: int = 32) -> np.ndarray:
     shape = (-1,) + (1,) * (feats.ndim - 1)
     pooled = (csum[end] - csum[start]) / (end - start).reshape(shape)
     return pooled.astype(np.float32)
+
+
+def segment_of_snippet(n_snippets: int, n_segments: int) -> np.ndarray:
+    """Index of the pooled segment that holds each snippet, ``(n_snippets,)`` int64.
+
+    Segments are those of :func:`vadkit.sampling.segment_bounds_linspace` (the rule of
+    :func:`vadkit.sampling.pool_segments`); a snippet is in the last segment whose range holds
+    it, i.e. an empty segment that borrowed the snippet does not own it.
+
+    >>> segment_of_snippet(2, 3).tolist()
+    [1, 2]
+    >>> segment_of_snippet(4, 2).tolist()
+    [0, 0, 1, 1]
+    """
+    owner = np.zeros(n_snippets, dtype=np.int64)
+    for i, (start, end) in enumerate(segment_bounds_linspace(n_snippets, n_segments)):
+        owner[start:end] = i  # later segments overwrite
+    return owner

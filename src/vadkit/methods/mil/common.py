@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vadkit.errors import VadkitError
-from vadkit.sampling import pool_segments, segment_bounds_linspace
+from vadkit.sampling import pool_segments, segment_of_snippet
 
 __all__ = [
     "check_features",
@@ -112,21 +112,3 @@ def pool_batch(x: torch.Tensor, n_segments: int, method: str) -> torch.Tensor:
         torch.from_numpy(pool_segments(v.permute(1, 0, 2).cpu().numpy(), n_segments)) for v in x
     ]
     return torch.stack(pooled).permute(0, 2, 1, 3).to(x.device)
-
-
-def segment_of_snippet(n_snippets: int, n_segments: int) -> np.ndarray:
-    """Index of the pooled segment that holds each snippet, ``(n_snippets,)`` int64.
-
-    Segments are those of :func:`vadkit.sampling.segment_bounds_linspace` (the rule of
-    :func:`vadkit.sampling.pool_segments`); a snippet is in the last segment whose range holds
-    it, i.e. an empty segment that borrowed the snippet does not own it.
-
-    >>> segment_of_snippet(2, 3).tolist()
-    [1, 2]
-    >>> segment_of_snippet(4, 2).tolist()
-    [0, 0, 1, 1]
-    """
-    owner = np.zeros(n_snippets, dtype=np.int64)
-    for i, (start, end) in enumerate(segment_bounds_linspace(n_snippets, n_segments)):
-        owner[start:end] = i  # later segments overwrite
-    return owner

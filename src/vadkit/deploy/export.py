@@ -1,0 +1,332 @@
+"""Export a trained method head (and the EfficientNet-Lite0 backbone) to ONNX or OpenVINO.
+
+Only the tensor part of a method goes into the graph, with a dynamic time axis; the steps of
+its ``score`` that are not tensor ops on the whole video (pooling to 32 segments, sliding
+windows, window merging, per-crop loops) run in numpy in :mod:`vadkit.deploy.exported`, so
+an exported model scores with no PyTorch import. Every export is checked against
+``model.score`` on real features (:func:`check_parity`) before it is reported.
+
+=========  ===================  ==========================================================
+graph      methods              graph input -> output (numpy around it)
+=========  ===================  ==========================================================
+snippet    rtfm, s3r, ur_dmu    ``features (B, C, T, D) -> scores (B, T)`` (ur_dmu: C = 1,
+                                one call per crop, as its ``score``)
+pooled     mil, tacnet          the same graph on the video pooled to ``n_segments``; each
+                                snippet takes its segment's score (tacnet: no k-means, which
+                                changes only the video score)
+window     anm                  ``windows (N, L, D) -> probabilities (N,)``; windows averaged
+window     aed_t                ``windows (N, L, D) -> frame scores (N, L*f), class logits``;
+                                max-merged
+=========  ===================  ==========================================================
+
+One-class scorers are not exported: ``knn`` / ``patch_knn`` are a nearest-neighbour search
+over a stored memory bank (numpy already, no torch on their scoring path), ``motion`` /
+``object_speed`` need optical flow, which is not a feature-store input.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vadkit.errors import VadkitError
+from vadkit.io.atomic import atomic_write_json
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "FORMATS",
+    "HEADS",
+    "ExportResult",
+    "check_parity",
+    "export_backbone",
+    "export_head",
+    "export_run",
+    "require_extra",
+]
+
+EXPORT_FORMAT = "vadkit-export/1"
+FORMATS = ("onnx", "openvino")
+#: largest |exported - PyTorch| accepted on scores in [0, 1] (float32 graphs; op order differs)
+TOLERANCE = 1e-4
+OPSET = 17
+#: methods whose head exports (see the module table)
+HEADS = ("mil", "rtfm", "s3r", "ur_dmu", "tacnet", "anm", "aed_t")
+
+
+def require_extra(module: str) -> Any:
+    """Import ``module`` (onnx, onnxruntime, openvino) or a one-line error naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise VadkitError(
+            f"{module} is not installed; pip install 'vadkit[export]' (onnx, onnxruntime, openvino)"
+        ) from None
+
+
+def _graph(method: str, model: Any) -> tuple[Any, dict[str, Any], tuple[int, ...], list[str]]:
+    """(torch module, sidecar params, example input shape, output names) for ``method``."""
+    import torch
+    from torch import nn
+
+    cfg = model.config
+    d = int(cfg.feature_dim)
+
+    class Head(nn.Module):
+        def __init__(self, fn: Any) -> None:
+            super().__init__()
+            self.model = model  # registers the weights
+            self.fn = fn
+
+        def forward(self, x: torch.Tensor) -> Any:
+            return self.fn(x)
+
+    def tacnet(x: torch.Tensor) -> torch.Tensor:
+        # TACnetModel.forward up to the segment classifier; k-means only feeds video scores
+        b, c, t, _ = x.shape
+        feature = model.tsn(x.reshape(b * c, t, d).transpose(1, 2)).transpose(1, 2)
+        logits = model._attention_logits(feature)
+        seg = torch.sigmoid(model.c_segment(torch.cat([feature, logits], dim=-1))).squeeze(-1)
+        return seg.reshape(b, c, t).mean(dim=1)
+
+    snippet = ["scores"]
+    if method in ("rtfm", "s3r"):
+        if method == "rtfm":
+            fn = lambda x: model._snippets(x)[1]  # noqa: E731
+        else:
+            fn = lambda x: model._snippets(x)["snippet_scores"]  # noqa: E731
+        return Head(fn).eval(), {"graph": "snippet"}, (1, 2, 40, d), snippet
+    if method == "ur_dmu":
+        fn = lambda x: model._eval_scores(model._encode(x), x.shape[0], x.shape[1])  # noqa: E731
+        return Head(fn).eval(), {"graph": "snippet", "per_crop": True}, (1, 1, 40, d), snippet
+    if method in ("mil", "tacnet"):
+        fn = (lambda x: model(x)["snippet_scores"]) if method == "mil" else tacnet
+        n = int(cfg.n_segments)
+        return Head(fn).eval(), {"graph": "pooled", "n_segments": n}, (1, 2, n, d), snippet
+    if method == "anm":
+        fn = lambda w: torch.sigmoid(model.sequence_logits(w)[0])  # noqa: E731
+        params = {"graph": "anm_windows", "window": int(cfg.window), "stride": int(cfg.stride)}
+        return Head(fn).eval(), params, (4, int(cfg.window), d), ["probabilities"]
+    if method == "aed_t":
+        L, f = int(cfg.max_seqlen), int(cfg.frames_per_snippet)
+        params = {"graph": "aed_t_windows", "max_seqlen": L, "frames_per_snippet": f}
+        params.update(window_stride=int(cfg.window_stride), merge=str(cfg.merge))
+        fn = lambda w: model.windows_forward(w)[::-1]  # noqa: E731 (frame scores first)
+        return Head(fn).eval(), params, (4, L, d), ["frame_scores", "class_logits"]
+    raise VadkitError(
+        f"method {method!r} has no exportable head; export supports {', '.join(HEADS)} "
+        "(one-class scorers score with numpy already: see vadkit.deploy.export)"
+    )
+
+
+def _dynamic_axes(shape: tuple[int, ...], outputs: list[str]) -> dict[str, dict[int, str]]:
+    if len(shape) == 4:  # (B, C, T, D): all but D dynamic
+        axes = {"features": {0: "batch", 1: "crops", 2: "time"}}
+        return {**axes, **{o: {0: "batch", 1: "time"} for o in outputs}}
+    axes = {"features": {0: "windows"}}  # (N, L, D): N windows over time; anm: L too
+    if outputs == ["probabilities"]:
+        axes["features"][1] = "time"
+    return {**axes, **{o: {0: "windows"} for o in outputs}}
+
+
+def _torch_export(module: Any, shape: tuple[int, ...], outputs: list[str], path: Path) -> None:
+    import torch
+
+    example = torch.randn(*shape)
+    with warnings.catch_warnings():
+        # the legacy (TorchScript) exporter: dynamic_axes with no onnxscript dependency;
+        # input checks inside forward are traced as constants (TracerWarning)
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module, (example,), str(path), dynamo=False, opset_version=OPSET,
+            input_names=["features"], output_names=outputs,
+            dynamic_axes=_dynamic_axes(shape, outputs),
+        )  # fmt: skip
+
+
+def _to_openvino(onnx_path: Path, out: Path) -> None:
+    ov = require_extra("openvino")
+    model = ov.convert_model(str(onnx_path))
+    ov.save_model(model, str(out), compress_to_fp16=False)
+
+
+def sidecar_path(model_file: str | Path) -> Path:
+    """``model.onnx`` -> ``model.onnx.json`` (feature spec, threshold, graph parameters)."""
+    return Path(str(model_file) + ".json")
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and how it compared with PyTorch."""
+
+    path: Path
+    sidecar: Path
+    method: str
+    parity: dict[str, Any]
+
+    def lines(self) -> list[str]:
+        p = self.parity
+        return [
+            f"exported {self.method} head -> {self.path} (+ {self.sidecar.name})",
+            f"parity {p['runtime']} vs PyTorch on {p['videos']} videos of {p['source']}: "
+            f"max |diff| {p['max_abs_diff']:.2e} (tolerance {p['tolerance']:.0e}) "
+            + ("ok" if p["ok"] else "FAILED"),
+        ]
+
+
+def export_head(
+    method: str,
+    model: Any,
+    out: str | Path,
+    fmt: str = "onnx",
+    meta: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Export ``model``'s head to ``out`` (``.onnx``, or ``.xml`` + ``.bin`` for openvino).
+
+    ``meta`` (feature spec, thresholds, class names) goes into the sidecar JSON and, for ONNX,
+    the model's metadata. Returns ``(model file, sidecar)``.
+    """
+    if fmt not in FORMATS:
+        raise VadkitError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    require_extra("onnx")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    module, params, shape, outputs = _graph(method, model)
+    doc = {"format": EXPORT_FORMAT, "method": method, **params, "outputs": outputs}
+    doc.update(meta or {})
+    onnx_path = out if fmt == "onnx" else out.with_suffix(".onnx.tmp")
+    _torch_export(module, shape, outputs, onnx_path)
+    onnx = require_extra("onnx")
+    proto = onnx.load(str(onnx_path))
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "vadkit", json.dumps(doc)
+    onnx.save(proto, str(onnx_path))
+    if fmt == "openvino":
+        try:
+            _to_openvino(onnx_path, out)
+        finally:
+            onnx_path.unlink(missing_ok=True)
+    side = sidecar_path(out)
+    atomic_write_json(side, doc)
+    return out, side
+
+
+def check_parity(
+    model: Any, exported: str | Path, videos: dict[str, np.ndarray], source: str
+) -> dict[str, Any]:
+    """Largest |exported scores - ``model.score``| over ``videos`` (id -> ``(T, C, D)``)."""
+    import torch
+
+    from vadkit.deploy.exported import load_exported_head
+
+    head = load_exported_head(exported)
+    worst, t_torch, t_exported = 0.0, 0.0, 0.0
+    for feats in videos.values():
+        x = np.ascontiguousarray(np.asarray(feats, np.float32))
+        t0 = time.perf_counter()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # short-video warnings: same input on both sides
+            ref = np.asarray(model.score(torch.from_numpy(x.transpose(1, 0, 2)[None].copy())))
+        t1 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = head.score(x)
+        t_exported += time.perf_counter() - t1
+        t_torch += t1 - t0
+        worst = max(worst, float(np.abs(ref.reshape(-1) - got).max()))
+    return {
+        "runtime": head.runtime, "source": source, "videos": len(videos),
+        "max_abs_diff": worst, "tolerance": TOLERANCE, "ok": worst <= TOLERANCE,
+        "seconds_pytorch": t_torch, "seconds_exported": t_exported,
+    }  # fmt: skip
+
+
+def _parity_videos(run_dir: Path, store: str | None, limit: int) -> tuple[dict, str]:
+    """Up to ``limit`` videos of ``store`` (default: the run's test store)."""
+    from vadkit.io.store import FeatureStore
+    from vadkit.train.rundir import read_config
+
+    if store is None:
+        data = (read_config(run_dir).get("data") or {}) if run_dir.is_dir() else {}
+        store = data.get("test") or data.get("train")
+    if not store or not Path(store).is_dir():
+        raise VadkitError(
+            f"no feature store to check the export on (the run's test store {store} is not "
+            "found); pass --check-store STORE"
+        )
+    fs = FeatureStore(store)
+    ids = list(fs.ids())[:limit]
+    return {v: np.asarray(fs.load(v), np.float32) for v in ids}, str(store)
+
+
+def export_run(
+    model_path: str | Path,
+    out: str | Path,
+    fmt: str = "onnx",
+    *,
+    check_store: str | None = None,
+    check_videos: int = 3,
+) -> ExportResult:
+    """Export a run directory's (or checkpoint's) head and check it on real features."""
+    from vadkit.deploy.model import load_model
+
+    predictor = load_model(model_path)
+    if predictor.kind == "one-class":
+        raise VadkitError(
+            f"{model_path}: one-class scorer {predictor.method!r} is not exported (it scores "
+            "with numpy already; see vadkit.deploy.export)"
+        )
+    meta = {
+        "kind": predictor.kind,
+        "feature_spec": predictor.feature_spec.info.to_dict(),
+        "thresholds": dict(predictor.thresholds),
+        "class_names": {str(k): v for k, v in predictor.class_names.items()},
+        "min_snippets": predictor.min_snippets,
+        "source": str(model_path),
+    }
+    path, side = export_head(predictor.method, predictor.model, out, fmt, meta)
+    run_dir = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
+    videos, source = _parity_videos(run_dir, check_store, check_videos)
+    parity = check_parity(predictor.model, path, videos, source)
+    doc = json.loads(side.read_text(encoding="utf-8"))
+    atomic_write_json(side, {**doc, "parity": parity})
+    if not parity["ok"]:
+        raise VadkitError(
+            f"exported {path} differs from PyTorch by {parity['max_abs_diff']:.2e} "
+            f"> {TOLERANCE:.0e} on {source}"
+        )
+    return ExportResult(path, side, predictor.method, parity)
+
+
+def export_backbone(out: str | Path, fmt: str = "onnx", weights: str | None = None) -> Path:
+    """EfficientNet-Lite0 ``images (N, 3, 224, 224) -> features (N, 1280)``, N dynamic."""
+    import torch
+
+    from vadkit.backbones.efficientnet_lite import build
+
+    require_extra("onnx")
+    net = build().eval()
+    if weights is not None:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    out = Path(out)
+    onnx_path = out if fmt == "onnx" else out.with_suffix(".onnx.tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net, (torch.randn(1, 3, 224, 224),), str(onnx_path), dynamo=False,
+            opset_version=OPSET, input_names=["images"], output_names=["features"],
+            dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+        )  # fmt: skip
+    if fmt == "openvino":
+        try:
+            _to_openvino(onnx_path, out)
+        finally:
+            onnx_path.unlink(missing_ok=True)
+    return out
