@@ -139,8 +139,8 @@ def test_store_snippet_length_and_stride(tmp_path: Path) -> None:
     store = make_store(tmp_path / "s8", {"a": 3}, snippet_length=8, stride=8)
     assert align_labels(gt, store)["a"].size == 24
     assert align_labels(gt, store, snippet_length=16)["a"].size == 48  # T=3 fits the store's rule
-    with pytest.warns(DeprecationWarning, match="snippet_len= is deprecated"):
-        assert align_labels(gt, store, snippet_len=16)["a"].size == 48  # the old name
+    with pytest.raises(TypeError, match="snippet_len"):  # the pre-release name is gone
+        align_labels(gt, store, snippet_len=16)
     with pytest.raises(VadkitError, match="features have T=5, i.e. 40 frames at 8 per snippet"):
         align_labels(gt, make_store(tmp_path / "s8b", {"a": 5}, snippet_length=8, stride=8))
     with pytest.raises(VadkitError, match="features have T=3, i.e. 48 frames at 16 per snippet"):

@@ -265,8 +265,9 @@ def test_ucsd_synthetic_layouts(tmp_path: Path) -> None:
     _write_masks(
         tmp_path / "masks" / "Test002_gt", [f"frame{k:03d}.png" for k in range(1, 4)], {0, 1}
     )
-    with pytest.warns(DeprecationWarning, match="mask_root= is deprecated, use masks_dir="):
-        gt = read_ucsd_ped2(m, mask_root=tmp_path / "masks", id_style="Test001")  # old name
+    with pytest.raises(TypeError, match="mask_root"):  # the pre-release name is gone
+        read_ucsd_ped2(m, mask_root=tmp_path / "masks", id_style="Test001")
+    gt = read_ucsd_ped2(m, masks_dir=tmp_path / "masks", id_style="Test001")
     assert gt.labels["Test001"].tolist() == [0, 1, 1, 0, 1, 0]
     assert gt.labels["Test002"].tolist() == [1, 1, 0]
     masks = gt.mask_loader("Test001")

@@ -36,3 +36,15 @@ def test_unknown_method_is_a_usage_error():
         timeout=120,
     )
     assert out.returncode == 2 and "'nope' is not one of" in out.stderr
+
+
+def test_quick_with_a_reference_dir_says_why_the_reference_row_is_missing(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--methods", "rtfm", "--steps", "1",
+         "--reference-dir", str(tmp_path / "RTFM")],
+        capture_output=True, text=True, timeout=300,
+        env={"TMPDIR": str(tmp_path), "PATH": "", "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("rtfm reference | - | not run: --quick uses small shapes")

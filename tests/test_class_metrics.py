@@ -64,3 +64,16 @@ def test_errors(call, match):
     with pytest.raises(VadkitError, match=match) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+def test_run_table_names_the_classes_of_its_confusion_matrix():
+    from vadkit.train.rundir import format_run_results
+
+    results = {"run": "r", "method": "aed_t", "selection": "validation", "n_videos": 4, "n_abnormal_videos": 2, "n_frames": 64,
+               "n_abnormal_frames": 16, "class_accuracy": 0.5,
+               "window_class_accuracy": 0.5, "n_class_videos": 4,
+               "confusion_matrix": [[1, 1], [1, 1]], "class_index": {"Normal": 0, "Crash": 1}}  # fmt: skip
+    text = format_run_results(results)
+    head, normal, crash = text.splitlines()[-3:]
+    assert head.split() == ["true", "\\", "predicted", "Normal", "Crash"]
+    assert normal.split() == ["Normal", "1", "1"] and crash.split() == ["Crash", "1", "1"]

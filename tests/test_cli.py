@@ -16,6 +16,15 @@ def test_help_lists_every_command_with_examples(capsys):
     assert "Examples:" in out
 
 
+def test_help_says_what_the_commands_do_today(capsys):
+    assert main(["--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # undo click's line wrapping
+    # `vadkit predict` gives the events the tagline promises
+    assert "from raw video to scores, metrics and events" in out and "predict" in out
+    assert "weakly- or fully-supervised" in out  # train runs full supervision too (aed_t)
+    assert "(ucsd, weak, supervision)" in out  # the three protocols cmd_benchmark registers
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_each_command_help_has_an_example(name, capsys):
     command = LazyGroup.get_command(cli, click.Context(cli), name)
@@ -90,3 +99,35 @@ def test_synth_and_probe(tmp_path, capsys):
     assert main(["probe", str(tmp_path / "videos.csv")]) == 0
     out = capsys.readouterr().out
     assert "test_002" in out and "40" in out and "25.00" in out
+
+
+def _warning_command():
+    import warnings
+
+    @click.command()
+    def noisy() -> None:
+        for _ in range(3):
+            warnings.warn(
+                "video v1 is shorter than 32 segments;\n  padded", UserWarning, stacklevel=1
+            )
+        warnings.warn("old keyword", DeprecationWarning, stacklevel=1)
+        warnings.warn("Intel OpenMP and LLVM OpenMP are both loaded", RuntimeWarning, stacklevel=1)
+
+    return noisy
+
+
+def test_cli_says_each_warning_once_on_one_line(monkeypatch, capsys):
+    import sys
+    import types
+    import warnings
+
+    from vadkit.cli import main as cli_main
+
+    mod = types.ModuleType("vadkit_test_noisy")
+    mod.noisy = _warning_command()
+    monkeypatch.setitem(sys.modules, "vadkit_test_noisy", mod)
+    monkeypatch.setitem(cli_main.COMMANDS, "noisy", ("vadkit_test_noisy:noisy", "warns"))
+    with warnings.catch_warnings():  # main() installs its filters; keep them out of other tests
+        assert cli_main.main(["noisy"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["vadkit: warning: video v1 is shorter than 32 segments; padded"]

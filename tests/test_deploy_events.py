@@ -77,3 +77,15 @@ def test_youden_threshold_separates_hand_worked_scores():
     # ties with ">= 0.3" (TPR 1, FPR 1/3); the first best cut from below is 0.3 -> midpoint 0.25
     t = youden_threshold([0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.4, 0.3, 0.8, 0.9])
     assert t == pytest.approx(0.25)
+
+
+def test_a_model_without_threshold_json_falls_back_with_a_warning(tmp_path):
+    from vadkit.deploy.model import FALLBACK_THRESHOLD, FeatureSpec, Predictor
+    from vadkit.io.store import StoreInfo
+
+    spec = FeatureSpec(StoreInfo("efficientnet_lite0", "x", 4, 1, crop_mode="center"))
+    old = Predictor("rtfm", "weak", spec, None, tmp_path)
+    with pytest.warns(UserWarning, match="no calibrated threshold"):
+        assert old.threshold == FALLBACK_THRESHOLD
+    new = Predictor("rtfm", "weak", spec, None, tmp_path, {"threshold": 0.7, "default": "far"})
+    assert new.threshold == 0.7 and new.threshold_source == "calibrated (far)"

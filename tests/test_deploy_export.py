@@ -7,9 +7,9 @@ each method in vadkit); the exported graph plus its numpy steps must agree to 1e
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime  # noqa: E402,F401  (the test extra installs it; never a silent skip)
 import pytest
 
-pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
 from vadkit.deploy.export import TOLERANCE, check_parity, export_head  # noqa: E402

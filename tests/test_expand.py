@@ -91,10 +91,10 @@ def test_snippet_errors():
         expand_snippets(np.zeros(3), convention="x32")
     with pytest.raises(VadkitError, match="snippet_length must be a positive integer"):
         expand_snippets(np.zeros(3), snippet_length=0)
-    with pytest.warns(DeprecationWarning, match="snippet_len= is deprecated"):
-        assert expand_snippets(np.ones(2), snippet_len=2).tolist() == [1.0] * 4  # old name
-    with pytest.warns(DeprecationWarning, match="clip_len= is deprecated"):
-        assert len(expand_segments(np.ones(32), n_frames=80, clip_len=8)) == 80
+    with pytest.raises(TypeError, match="snippet_len"):  # pre-release names are gone
+        expand_snippets(np.ones(2), snippet_len=2)
+    with pytest.raises(TypeError, match="clip_len"):
+        expand_segments(np.ones(32), n_frames=80, clip_len=8)
     with pytest.raises(VadkitError, match="scores is empty"):
         expand_snippets(np.zeros(0))
 

@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "vadkit"
 
 LAYERS = {
-    "": 0,  # vadkit/__init__.py, errors.py, sampling.py, _deprecate.py
+    "": 0,  # vadkit/__init__.py, errors.py, sampling.py
     "io": 1,
     "backbones": 2,  # may use io's atomic writes (weights caches)
     "extract": 3,
@@ -31,6 +31,7 @@ LAYERS = {
     "engines": 6,  # local or Ray runners of the extraction stages and of sweeps
     "report": 7,  # the HTML report, made of viz figures
     "deploy": 7,  # predict (may draw viz figures), streams, export
+    "demo": 7.5,  # `vadkit demo`: every stage and the report (above report, below cli)
     "cli": 8,
 }
 
@@ -87,3 +88,26 @@ def test_checker_sees_an_upward_import(tmp_path: Path):
     f.write_text("def g():\n    from vadkit.evaluate.expand import expand_snippets\n")
     assert _imports(f) == [(2, "vadkit.evaluate.expand")]
     assert _package_of("vadkit.sampling") == "" and _package_of("vadkit.io.store") == "io"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def test_no_two_modules_import_each_other():
+    # inside a package too: a pair that imports each other (even lazily, even for types)
+    # is one module split in two, or a missing seam
+    graph = {_module_name(p): {m for _, m in _imports(p)} for p in _modules()}
+    pairs = sorted(
+        f"{a} <-> {b}"
+        for a, targets in graph.items()
+        for b in targets
+        if a < b
+        and b in graph
+        and not a.endswith(".__init__")
+        and a in graph[b]
+        and not (b.startswith(a + ".") or a.startswith(b + "."))  # a package and its modules
+    )
+    assert not pairs, "modules that import each other: " + "; ".join(pairs)

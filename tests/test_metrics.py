@@ -17,6 +17,7 @@ from sklearn.metrics import auc, precision_recall_curve
 
 from vadkit.errors import VadkitError
 from vadkit.evaluate import metrics as M
+from vadkit.evaluate import pixel as P
 
 
 def _videos(seed: int = 0, n: int = 12, with_normal: bool = True):
@@ -260,13 +261,13 @@ def test_pixel_auc_equals_its_definition():
     rng = np.random.default_rng(6)
     masks = rng.random((5, 8, 9)) < 0.2
     maps = np.round(rng.random((5, 8, 9)) + 0.3 * masks, 1)
-    assert M.pixel_auc(masks, maps) == pytest.approx(
+    assert P.pixel_auc(masks, maps) == pytest.approx(
         _auc_pairs(masks.ravel(), maps.ravel()), abs=1e-12
     )
     with pytest.raises(VadkitError, match=r"masks must be 3-D \(N, H, W\)"):
-        M.pixel_auc(masks[0], maps[0])
+        P.pixel_auc(masks[0], maps[0])
     with pytest.raises(VadkitError, match="masks has shape"):
-        M.pixel_auc(masks, maps[:, :4])
+        P.pixel_auc(masks, maps[:, :4])
 
 
 def test_ucsd_pixel_criterion_matches_threshold_sweep():
@@ -289,20 +290,17 @@ def test_ucsd_pixel_criterion_matches_threshold_sweep():
     thresholds = np.concatenate([[np.inf], np.unique(maps)[::-1]])
     pts = np.array([sweep(t) for t in thresholds])
     expected = np.trapezoid(pts[:, 1], pts[:, 0])
-    assert M.pixel_level_auc_ucsd(masks, maps) == pytest.approx(expected, abs=1e-9)
-    fpr, tpr, thr = M.ucsd_pixel_fpr_tpr(masks, maps)  # the name says the order
+    assert P.pixel_level_auc_ucsd(masks, maps) == pytest.approx(expected, abs=1e-9)
+    fpr, tpr, thr = P.ucsd_pixel_fpr_tpr(masks, maps)  # the name says the order
     for f, t, th in zip(fpr[1:], tpr[1:], thr[1:], strict=True):
         assert (f, t) == pytest.approx(sweep(th))
-    with pytest.warns(DeprecationWarning, match="use ucsd_pixel_fpr_tpr"):
-        old = M.ucsd_pixel_tpr_fpr(masks, maps)  # the old name returns the same (fpr, tpr)
-    assert all(np.array_equal(a, b) for a, b in zip(old, (fpr, tpr, thr), strict=True))
     # a tiny overlap: an anomalous frame counts once any of its anomalous pixels is flagged
     anomalous = masks.any(axis=(1, 2))
     best = np.where(anomalous, np.where(masks, maps, -1).max(axis=(1, 2)), maps.max(axis=(1, 2)))
     by_max = _auc_pairs(anomalous.astype(int), best)
-    assert M.pixel_level_auc_ucsd(masks, maps, overlap=1e-9) == pytest.approx(by_max)
+    assert P.pixel_level_auc_ucsd(masks, maps, overlap=1e-9) == pytest.approx(by_max)
     with pytest.raises(VadkitError, match="overlap must be in"):
-        M.pixel_level_auc_ucsd(masks, maps, overlap=0)
+        P.pixel_level_auc_ucsd(masks, maps, overlap=0)
 
 
 # ---------------------------------------------------------------- curves and bootstrap

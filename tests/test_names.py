@@ -3,7 +3,6 @@ the one reader of UCF-Crime annotation files; checked on the published files."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -133,16 +132,6 @@ def test_one_ucf_reader_for_the_three_layouts(shared_data: Path) -> None:
     b = read_ucf_crime(d / "Test_Annotation.txt", d / "Test_Annotation.txt")
     assert a.dataset == "ucf-crime" and a.labels.keys() == b.labels.keys()
     assert all((a.labels[v] == b.labels[v]).all() for v in a.labels)
-
-
-def test_deprecated_keyword_warns_and_works(tmp_path: Path) -> None:
-    from vadkit.datasets.annotations import read_shanghaitech
-
-    (tmp_path / "01_0014.npy").write_bytes(b"")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(DeprecationWarning, match="mask_dir= is deprecated"):
-            read_shanghaitech(mask_dir=tmp_path)
 
 
 @pytest.mark.parametrize(

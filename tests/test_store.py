@@ -256,3 +256,12 @@ def test_read_only_store_is_one_line_before_work(tmp_path, capsys):
     finally:
         for d in (tmp_path / "s", tmp_path / "s" / "features"):
             d.chmod(0o755)
+
+
+def test_the_constructor_points_to_open(tmp_path):
+    make_store(tmp_path / "s")
+    # the constructor takes a parsed manifest; a path alone is the one mistake users make
+    with pytest.raises(VadkitError, match=r"use FeatureStore\.open\(") as exc:
+        FeatureStore(tmp_path / "s")
+    assert "\n" not in str(exc.value)
+    assert FeatureStore.open(tmp_path / "s").ids == ["v0", "v1", "v2"]

@@ -99,6 +99,18 @@ def test_config_yaml_round_trips(run_once, stores, tiny, tmp_path):
     assert again["test"]["frame_auc"] == metrics["test"]["frame_auc"]
 
 
+def test_config_yaml_shows_the_values_that_ran(stores, tiny, tmp_path):
+    # train.* overrides the method's own schedule fields: config.yaml must not keep both
+    train_run(config(stores, iterations=20, batch_per_class=4), tiny, tmp_path / "r", echo=quiet)
+    cfg = read_config(tmp_path / "r")
+    assert cfg["model"]["iterations"] == 20 == cfg["train"]["iterations"]
+    assert cfg["model"]["batch_per_class"] == 4 == cfg["train"]["batch_per_class"]
+    assert cfg["run"]["model_values_replaced"] == {
+        "model.iterations": "60 -> 20",
+        "model.batch_per_class": "8 -> 4",
+    }
+
+
 def test_same_seed_same_numbers(run_once, stores, tiny, tmp_path):
     out, _ = run_once
     train_run(config(stores), tiny, tmp_path / "b", echo=quiet)

@@ -105,6 +105,8 @@ def test_user_errors(setup, tmp_path, capsys, stores):
     cfg, args = setup
     err = _one_line_error([*args, "-o", str(tmp_path / "r"), "--set", "model.nope=1"], capsys)
     assert "unknown key 'nope'" in err and "feature_dim" in err
+    err = _one_line_error([*args, "-o", str(tmp_path / "r"), "--set", "model.lrr=1"], capsys)
+    assert "--set model.lrr=1: unknown key 'lrr'; did you mean lr?" in err, err
     err = _one_line_error([*args, "-o", str(tmp_path / "r"), "--set", "nope.x=1"], capsys)
     assert "unknown key 'nope'" in err
     bad = tmp_path / "bad.yaml"

@@ -13,16 +13,19 @@ from vadkit.train.config import (
     DataConfig,
     TrainConfig,
     apply_overrides,
+    build_method_config,
+    check_override_keys,
     dataclass_from_dict,
     load_yaml,
+    section_fields,
 )
-from vadkit.train.runner import build_method_config
 from vadkit.train.schedule import resolve_schedule
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SHIPPED = sorted(CONFIGS.glob("*/*.yaml"))
 DATASETS = {"ucf_crime": "ucf-crime", "shanghaitech": "shanghaitech", "xd_violence": "xd-violence"}
 DATASETS_FULL = {"lad2000": "lad2000"}  # configs of the fully-supervised methods
+DATASETS_DEMO = {"demo": "csv"}  # quick-start size: the interval CSV of `vadkit synth`
 
 
 def test_every_weak_method_ships_a_config_per_dataset():
@@ -47,7 +50,7 @@ def _same_type(value, default) -> bool:
 def test_shipped_config_keys_exist_in_the_method_config(path: Path):
     cfg = load_yaml(path)
     assert cfg["method"] == path.parent.name
-    assert cfg["dataset"] == {**DATASETS, **DATASETS_FULL}[path.stem]
+    assert cfg["dataset"] == {**DATASETS, **DATASETS_FULL, **DATASETS_DEMO}[path.stem]
     train = dataclass_from_dict(TrainConfig, cfg["train"], str(path))
     dataclass_from_dict(DataConfig, cfg["data"], str(path))
     try:
@@ -77,7 +80,7 @@ def test_overrides_apply_and_typos_are_one_line_errors(tmp_path):
     assert cfg["model"]["lr"] == 0.001  # the input is not changed
     for bad, match in [
         ("model.lr", "expected section.key=value"),
-        ("modle.lr=1", "unknown key 'modle'; valid keys: model, train, data"),
+        ("modle.lr=1", r"unknown key 'modle'; did you mean model\? valid keys: model, train, data"),
         ("a.b.c=1", "one dot"),
         ("methd=x", "unknown key 'methd'"),
     ]:
@@ -89,9 +92,12 @@ def test_overrides_apply_and_typos_are_one_line_errors(tmp_path):
 def test_unknown_keys_in_files_name_the_key_and_the_valid_ones(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("method: rtfm\ntrian: {}\n")
-    with pytest.raises(VadkitError, match="unknown key 'trian'; valid keys: method, dataset"):
+    with pytest.raises(
+        VadkitError, match=r"unknown key 'trian'; did you mean train\? valid keys: method, dataset"
+    ):
         load_yaml(p)
-    with pytest.raises(VadkitError, match="train: unknown key 'iters'; valid keys: batch_per"):
+    match = r"train: unknown key 'iters'; did you mean iterations\? valid keys: batch_per"
+    with pytest.raises(VadkitError, match=match):
         dataclass_from_dict(TrainConfig, {"iters": 3}, "c.yaml train")
     p.write_text("method: [unclosed\n")
     with pytest.raises(VadkitError, match="cannot read config") as exc:
@@ -113,3 +119,17 @@ def test_unknown_keys_in_files_name_the_key_and_the_valid_ones(tmp_path):
 def test_bad_train_values(values, match):
     with pytest.raises(VadkitError, match=match):
         dataclass_from_dict(TrainConfig, values, "train")
+
+
+def test_an_unknown_set_key_names_the_set_and_the_close_keys():
+    fields = section_fields(get_method("rtfm").config_cls)
+    # 'lr' is an RTFMConfig field, 'iterations' a TrainConfig one: typos of both are caught
+    with pytest.raises(VadkitError) as exc:
+        check_override_keys(["model.lrr=0.1"], fields)
+    msg = str(exc.value)
+    assert msg.startswith("--set model.lrr=0.1: unknown key 'lrr'; did you mean lr")
+    with pytest.raises(VadkitError, match=r"--set train.iteration=5: .*did you mean iterations"):
+        check_override_keys(["train.iteration=5"], fields)
+    check_override_keys(
+        ["model.lr=0.1", "train.iterations=5", "data.train=/x", "method=rtfm"], fields
+    )

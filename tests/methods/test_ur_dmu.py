@@ -273,8 +273,7 @@ def test_make_optimizer_is_adam_from_config():
 def test_shipped_configs_give_the_reference_schedule(name, crops, dim, segments, batch):
     """The trainer pools to the reference's 200 snippets (ucf_main.py / xd_main.py)."""
     from vadkit.methods.registry import get_method
-    from vadkit.train.config import TrainConfig, dataclass_from_dict, load_yaml
-    from vadkit.train.runner import build_method_config
+    from vadkit.train.config import TrainConfig, build_method_config, dataclass_from_dict, load_yaml
     from vadkit.train.schedule import resolve_schedule
 
     path = ROOT / "configs" / "ur_dmu" / f"{name}.yaml"

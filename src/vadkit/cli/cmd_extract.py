@@ -68,6 +68,14 @@ Examples:
 @click.option("--shard", help="I/N: process every N-th video starting at I (0-based).")
 @click.option("--overwrite", is_flag=True, help="Recompute finished videos instead of resuming.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help='Run here, or on a Ray cluster (pip install "vadkit[distributed]").',
+)
+@click.option("--address", help="Ray cluster address (auto, HOST:6379, ray://HOST:10001).")
 def extract(
     backbone: str,
     input_: Path,
@@ -89,6 +97,8 @@ def extract(
     shard: str | None,
     overwrite: bool,
     quiet: bool,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Turn videos or frame folders into a FeatureStore.
 
@@ -121,6 +131,13 @@ def extract(
         device=device,
         endpoint=endpoint,
     )
+    if engine == "ray":
+        from vadkit.engines.ray_engine import extract_ray as run_ray
+
+        def run(*args, **kwargs):
+            return run_ray(*args, address=address, threads=threads, **kwargs)
+    elif address:
+        raise VadkitError("--address needs --engine ray")
     result = run(
         input_,
         out,
@@ -141,6 +158,8 @@ def extract(
         f"{len(result.failed)} failed; {result.frames} frames in {result.seconds:.1f} s "
         f"({fps:.1f} frames/s); store has {len(result.store or [])} videos"
     )
+    for name, mib in sorted(getattr(result, "peak_rss_mib", {}).items()):
+        click.echo(f"peak RSS {name}: {mib:.0f} MiB")
     if result.claimed:
         click.echo(
             f"{len(result.claimed)} videos were being extracted by another process at the time "

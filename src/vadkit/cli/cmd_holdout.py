@@ -187,6 +187,9 @@ def run(
     for key, auc in (m.get("auc_test_vs_anomaly") or {}).items():
         click.echo(f"AUC test vs anomaly, {key}: {auc:.3f}")
     click.echo(f"wrote {out} (thresholds.md, clips.csv, centroid tables, figures/)")
+    from vadkit.report import write_report
+
+    click.echo(f"report: {write_report([out], out / 'report.html')}")
 
 
 @holdout.command(epilog=EXAMPLES)

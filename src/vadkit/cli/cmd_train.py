@@ -113,7 +113,12 @@ def train(
     from vadkit.datasets.names import canonical_dataset
     from vadkit.errors import VadkitError
     from vadkit.methods.registry import get_method
-    from vadkit.train.config import apply_overrides, load_yaml
+    from vadkit.train.config import (
+        apply_overrides,
+        check_override_keys,
+        load_yaml,
+        section_fields,
+    )
     from vadkit.train.runner import train_run
 
     cfg = load_yaml(config_file)
@@ -136,6 +141,7 @@ def train(
             f"{config_file}: method {method.name!r} is {method.kind}; `vadkit train` trains "
             f"{', '.join(_trained())} (one-class scorers: vadkit benchmark ucsd)"
         )
+    check_override_keys(overrides, section_fields(getattr(method, "config_cls", None)))
     train_run(cfg, method, out, overwrite=overwrite, where=str(config_file), echo=click.echo)
 
 

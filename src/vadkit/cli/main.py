@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -27,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Import published feature layouts into a FeatureStore.",
     ),
     "store": ("vadkit.cli.cmd_store:store", "Inspect, check and finalize feature stores."),
-    "train": ("vadkit.cli.cmd_train:train", "Train a weakly-supervised method -> run directory."),
+    "train": (
+        "vadkit.cli.cmd_train:train",
+        "Train a weakly- or fully-supervised method -> run directory.",
+    ),
     "evaluate": (
         "vadkit.cli.cmd_evaluate:evaluate",
         "Score files + annotations -> metrics table and JSON.",
@@ -39,7 +43,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("vadkit.cli.cmd_extract:probe", "Print fps, frame count and duration of videos."),
     "synth": ("vadkit.cli.cmd_synth:synth", "Write a small synthetic dataset of real videos."),
     "holdout": ("vadkit.cli.cmd_holdout:holdout", "Class-holdout protocol: split, run, synth."),
-    "benchmark": ("vadkit.cli.cmd_benchmark:benchmark", "Run a benchmark protocol (ucsd)."),
+    "benchmark": (
+        "vadkit.cli.cmd_benchmark:benchmark",
+        "Run a benchmark protocol (ucsd, weak, supervision).",
+    ),
+    "plot": ("vadkit.cli.cmd_plot:plot", "Figures of runs, benchmarks and holdout outputs."),
+    "demo": ("vadkit.cli.cmd_demo:demo", "Generated video -> features, two detectors, report."),
+    "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
+    "predict": (
+        "vadkit.cli.cmd_predict:predict",
+        "Score new videos with a trained model -> events.",
+    ),
+    "sweep": ("vadkit.cli.cmd_sweep:sweep", "Seeds x a grid of overrides -> runs and a summary."),
     "export": ("vadkit.cli.cmd_export:export", "Export a run's head or a backbone to ONNX/OpenVINO."),
 }
 
@@ -82,11 +97,36 @@ class LazyGroup(click.Group):
 )
 @click.version_option(__version__, prog_name="vadkit")
 def cli() -> None:
-    """vadkit: video anomaly detection, from raw video to scored events."""
+    """vadkit: video anomaly detection, from raw video to scores, metrics and events."""
+
+
+def _one_line_warnings() -> None:
+    """Warnings reach the user as one line each, once, without the library's source line.
+
+    Deprecation notices of libraries and the OpenMP runtime's messages say nothing a user of
+    vadkit can act on, so they are dropped; vadkit's own warnings (a short video padded, a
+    fallback threshold) and other libraries' UserWarnings are kept, said once.
+    """
+    seen: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+        text = " ".join(str(message).split())
+        if text in seen:
+            return
+        seen.add(text)
+        click.echo(f"vadkit: warning: {text}", err=True)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!vadkit)")
+    warnings.filterwarnings("ignore", message=r".*(OpenMP|libgomp|libiomp|threadpoolctl).*")
+    os.environ.setdefault("KMP_WARNINGS", "0")  # Intel OpenMP's banner on stderr
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit code 2."""
+    _one_line_warnings()
     try:
         # without standalone mode click returns a command's Exit code instead of raising it
         code = cli.main(args=argv, prog_name="vadkit", standalone_mode=False)

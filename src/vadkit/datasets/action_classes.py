@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vadkit.datasets.action_synth import augment_frames, augment_split
 from vadkit.errors import VadkitError
 from vadkit.io.video import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, list_frame_files, natural_sort_key
 
@@ -292,8 +293,6 @@ def make_holdout_splits(
             split = "train" if i < n_train else "val" if i < n_train + n_val else "test"
             rows[split].append(_row(c, split))
     if augment_to:
-        from vadkit.datasets.action_synth import augment_split
-
         for split in augment_splits:
             rows[split] += augment_split(rows[split], out, augment_to, seed, frames_fps)
     for split in SPLITS:
@@ -343,39 +342,3 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buf.getvalue())
-
-
-def augment_frames(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One random augmentation applied identically to every frame of a clip.
-
-    Horizontal flip (p = 0.5), a crop of 80-100 % of each side resized back (bilinear, PIL),
-    brightness, contrast and saturation factors in [0.8, 1.2]. ``frames`` ``(N, H, W, 3)``
-    uint8 -> same shape and dtype.
-    """
-    from PIL import Image
-
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise VadkitError(f"augment_frames: expected (N, H, W, 3) uint8, got {frames.shape}")
-    n, h, w, _ = frames.shape
-    flip = rng.random() < 0.5
-    scale = rng.uniform(0.8, 1.0)
-    ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
-    top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    bright, contrast, sat = rng.uniform(0.8, 1.2, 3)
-    out = np.empty_like(frames)
-    gray_w = np.array([0.299, 0.587, 0.114], np.float32)
-    mean = float((frames.astype(np.float32) @ gray_w).mean())  # one mean for the whole clip
-    for i in range(n):
-        img = frames[i, top : top + ch, left : left + cw]
-        if flip:
-            img = img[:, ::-1]
-        x = np.asarray(
-            Image.fromarray(np.ascontiguousarray(img)).resize((w, h), Image.BILINEAR), np.float32
-        )
-        x = x * bright
-        x = (x - mean * bright) * contrast + mean * bright
-        gray = (x @ gray_w)[..., None]
-        x = gray + (x - gray) * sat
-        out[i] = np.clip(x + 0.5, 0, 255).astype(np.uint8)
-    return out

@@ -18,7 +18,7 @@ import numpy as np
 from vadkit.datasets.synthetic import write_video
 from vadkit.errors import VadkitError
 
-__all__ = ["MOTIONS", "augment_split", "make_action_dataset", "render_motion"]
+__all__ = ["MOTIONS", "augment_frames", "augment_split", "make_action_dataset", "render_motion"]
 
 # folder -> motion pattern
 MOTIONS = {
@@ -112,7 +112,6 @@ def augment_split(
     """
     import zlib
 
-    from vadkit.datasets.action_classes import augment_frames
     from vadkit.io.video import open_video
 
     new: list[dict[str, str]] = []
@@ -132,3 +131,39 @@ def augment_split(
             write_video(out / rel, augment_frames(frames, rng), fps=int(round(fps)))
             new.append({**src, "path": rel.as_posix(), "id": vid})
     return new
+
+
+def augment_frames(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One random augmentation applied identically to every frame of a clip.
+
+    Horizontal flip (p = 0.5), a crop of 80-100 % of each side resized back (bilinear, PIL),
+    brightness, contrast and saturation factors in [0.8, 1.2]. ``frames`` ``(N, H, W, 3)``
+    uint8 -> same shape and dtype.
+    """
+    from PIL import Image
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise VadkitError(f"augment_frames: expected (N, H, W, 3) uint8, got {frames.shape}")
+    n, h, w, _ = frames.shape
+    flip = rng.random() < 0.5
+    scale = rng.uniform(0.8, 1.0)
+    ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
+    top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    bright, contrast, sat = rng.uniform(0.8, 1.2, 3)
+    out = np.empty_like(frames)
+    gray_w = np.array([0.299, 0.587, 0.114], np.float32)
+    mean = float((frames.astype(np.float32) @ gray_w).mean())  # one mean for the whole clip
+    for i in range(n):
+        img = frames[i, top : top + ch, left : left + cw]
+        if flip:
+            img = img[:, ::-1]
+        x = np.asarray(
+            Image.fromarray(np.ascontiguousarray(img)).resize((w, h), Image.BILINEAR), np.float32
+        )
+        x = x * bright
+        x = (x - mean * bright) * contrast + mean * bright
+        gray = (x @ gray_w)[..., None]
+        x = gray + (x - gray) * sat
+        out[i] = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.annotations.groundtruth import GroundTruth
 from vadkit.errors import VadkitError
 from vadkit.io.check import allowed_T as store_allowed_T
@@ -28,7 +27,6 @@ __all__ = ["CONVENTIONS", "SnippetLabels", "align_labels", "snippet_labels", "x1
 CONVENTIONS = ("x16", "exact")
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def x16_labels(labels: np.ndarray, T: int, snippet_length: int = 16) -> np.ndarray:
     """Per-frame labels cut or edge-padded to ``snippet_length * T`` frames.
 
@@ -87,7 +85,6 @@ def _allowed_T(n: int, per_snippet: int, info: StoreInfo | None) -> set[int]:
     return allowed
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def align_labels(
     gt: GroundTruth,
     store_or_entries: FeatureStore | Iterable[VideoEntry],
@@ -223,7 +220,6 @@ class SnippetLabels:
     fraction: np.ndarray
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def snippet_labels(
     gt: GroundTruth,
     store_or_entries: FeatureStore | Iterable[VideoEntry],

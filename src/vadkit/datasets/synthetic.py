@@ -1,8 +1,9 @@
 """A small synthetic anomaly dataset written as real video files, for demos and tests.
 
-Every video shows a textured background and a square drifting at a steady speed
-(normal motion). In anomalous videos a second object darts across the frame at high
-speed during a known interval. The layout is vadkit's generic one::
+Scene ``squares`` (the default): a textured background and a square drifting at a steady
+speed (normal motion); in anomalous videos a second object darts across the frame at high
+speed during a known interval. Scene ``walkers``: people walking left to right; anomalous
+videos add a fast object or a person walking the wrong way during a known interval. The layout is vadkit's generic one::
 
     OUT/
       videos/<id>.mp4          H.264 (or MPEG-4 Part 2 when libx264 is missing)
@@ -13,6 +14,7 @@ speed during a known interval. The layout is vadkit's generic one::
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ class SyntheticVideo:
     split: str
     n_frames: int
     interval: tuple[int, int] | None  # anomalous frames [start, end)
+    event: str | None = None  # what happens in the interval (EVENT_CLASS names its class)
 
 
 def render_frames(
@@ -63,6 +66,72 @@ def render_frames(
             ax = int((k * w / 10) % (w - side))
             ay = int((h - side) * (0.5 + 0.4 * np.sin(k)))
             img[ay : ay + side, ax : ax + side] = (230, 30, 30)
+        frames[t] = np.clip(img, 0, 255).astype(np.uint8)
+    return frames
+
+
+# the "walkers" scene: people walking left to right; its two kinds of anomaly
+WALKER_EVENTS = ("fast_object", "wrong_way")
+EVENT_CLASS = {"fast_object": "FastObject", "wrong_way": "WrongWay", "dart": "Dart"}
+SCENES = ("squares", "walkers")
+
+
+def _person(img: np.ndarray, x: int, y: int, h: int, colour: tuple[int, int, int]) -> None:
+    """A standing figure (head over a body) with its feet at row ``y``, centred on ``x``."""
+    w = max(3, h // 3)
+    head = max(2, h // 5)
+    H, W = img.shape[:2]
+    x0, x1 = max(0, x - w // 2), min(W, x + w // 2 + 1)
+    img[max(0, y - h + head) : min(H, y), x0:x1] = colour
+    hx0, hx1 = max(0, x - head // 2), min(W, x + head // 2 + 1)
+    img[max(0, y - h) : max(0, y - h + head), hx0:hx1] = (225, 190, 160)
+
+
+def render_walkers(
+    n_frames: int,
+    size: tuple[int, int] = (120, 160),
+    event: str | None = None,
+    interval: tuple[int, int] | None = None,
+    seed: int = 0,
+    n_people: int = 3,
+) -> np.ndarray:
+    """Frames ``(n_frames, H, W, 3)`` uint8 of people walking left to right on a pavement.
+
+    ``event`` happens during ``interval``: ``"fast_object"`` (a car-sized block crosses the
+    frame in about 8 frames) or ``"wrong_way"`` (one more person walks right to left).
+    """
+    if event is not None and event not in WALKER_EVENTS:
+        raise VadkitError(f"unknown event {event!r}; choose {', '.join(WALKER_EVENTS)}")
+    h, w = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    ground = (100 + 12 * np.sin(xx / 5.0) + 8 * np.cos(yy / 9.0)).astype(np.float32)
+    ground[: h // 4] = 170  # a wall at the top
+    tall = max(12, h // 5)
+    people = [
+        (
+            int(rng.integers(h // 3 + tall, h - 2)),  # feet row
+            float(rng.uniform(0, w)),  # start x
+            float(rng.uniform(0.8, 1.4)),  # walking speed, px per frame
+            tuple(int(c) for c in rng.integers(30, 200, 3)),
+        )
+        for _ in range(n_people)
+    ]
+    frames = np.empty((n_frames, h, w, 3), np.uint8)
+    for t in range(n_frames):
+        img = np.repeat(ground[..., None], 3, axis=2)
+        img += rng.normal(0, 2, img.shape).astype(np.float32)
+        for feet, x0, speed, colour in people:
+            _person(img, int((x0 + speed * t) % w), feet, tall, colour)
+        if event and interval and interval[0] <= t < interval[1]:
+            k = t - interval[0]
+            if event == "fast_object":
+                side = max(8, h // 6)
+                x = int((k * w / 8) % (w + side)) - side
+                y = h // 2
+                img[y : y + side // 2, max(0, x) : max(0, x + 2 * side)] = (230, 30, 30)
+            else:
+                _person(img, int(w - 1 - (1.2 * k) % w), h - 4, tall, (20, 20, 230))
         frames[t] = np.clip(img, 0, 255).astype(np.uint8)
     return frames
 
@@ -110,17 +179,32 @@ def make_synthetic_dataset(
     size: tuple[int, int] = (120, 160),
     fps: int = 25,
     seed: int = 0,
+    *,
+    scene: str = "squares",
+    n_abnormal_train: int = 0,
+    on_video: Callable[[str], None] | None = None,
 ) -> list[SyntheticVideo]:
     """Write ``n_train`` normal training videos and ``n_test`` test videos (half anomalous).
+
+    ``scene="walkers"`` shows people walking; its anomalous test videos alternate a fast
+    object and a wrong-way walker. ``n_abnormal_train`` more training videos hold an anomaly
+    (video label only, for weakly-supervised methods; their intervals are not in
+    ``annotations.csv``). ``on_video(id)`` is called after each video is written.
 
     Returns the videos written; ``OUT/videos.csv`` lists them for ``vadkit extract``. Counts
     and the output folder are checked before any video is rendered (errors name the
     ``vadkit synth`` flags: ``--train``, ``--test``, ``--frames``, ``--out``).
     """
-    for flag, value in (("--train", n_train), ("--test", n_test)):
+    if scene not in SCENES:
+        raise VadkitError(f"--scene {scene!r}: choose {', '.join(SCENES)}")
+    for flag, value in (
+        ("--train", n_train),
+        ("--test", n_test),
+        ("--abnormal-train", n_abnormal_train),
+    ):
         if not isinstance(value, int) or value < 0:
             raise VadkitError(f"{flag} {value!r}: the number of videos must be 0 or more")
-    if n_train + n_test == 0:
+    if n_train + n_test + n_abnormal_train == 0:
         raise VadkitError(
             "nothing to write: --train and --test are both 0; ask for 1 video or more"
         )
@@ -131,17 +215,31 @@ def make_synthetic_dataset(
     out = ensure_writable_dir(out, "output folder")
     rng = np.random.default_rng(seed)
     videos: list[SyntheticVideo] = []
-    for i in range(n_train + n_test):
-        split = "train" if i < n_train else "test"
-        anomalous = split == "test" and (i - n_train) % 2 == 1
+    n_anomalous_test = 0
+    for i in range(n_train + n_abnormal_train + n_test):
+        split = "train" if i < n_train + n_abnormal_train else "test"
+        if split == "train":
+            anomalous = i >= n_train
+            k = i - n_train
+        else:
+            anomalous = (i - n_train - n_abnormal_train) % 2 == 1
+            k = n_anomalous_test
+            n_anomalous_test += anomalous
         interval = None
+        event = None
         if anomalous:
             start = int(rng.integers(n_frames // 4, n_frames // 2))
             interval = (start, min(n_frames, start + n_frames // 3))
+            event = WALKER_EVENTS[k % 2] if scene == "walkers" else "dart"
         vid = f"{split}_{i:03d}"
-        frames = render_frames(n_frames, size, interval, seed=seed * 1000 + i)
+        if scene == "walkers":
+            frames = render_walkers(n_frames, size, event, interval, seed=seed * 1000 + i)
+        else:
+            frames = render_frames(n_frames, size, interval, seed=seed * 1000 + i)
         path = write_video(out / "videos" / f"{vid}.mp4", frames, fps)
-        videos.append(SyntheticVideo(vid, path, int(anomalous), split, n_frames, interval))
+        videos.append(SyntheticVideo(vid, path, int(anomalous), split, n_frames, interval, event))
+        if on_video is not None:
+            on_video(vid)
     _write_tables(out, videos)
     return videos
 
@@ -152,7 +250,7 @@ def _write_tables(out: Path, videos: list[SyntheticVideo]) -> None:
     rows = [["id", "path", "label", "class", "split", "n_frames"]]
     ann = [["video", "start", "end"]]
     for v in videos:
-        cls = "Dart" if v.label else "Normal"
+        cls = EVENT_CLASS[v.event or "dart"] if v.label else "Normal"
         rows.append([v.id, f"videos/{v.path.name}", v.label, cls, v.split, v.n_frames])
         if v.split == "test":
             ann.append([v.id, *(v.interval if v.interval else ("", ""))])

@@ -201,7 +201,7 @@ def _store_info(meta: dict[str, Any], run_dir: Path | None, where: str) -> Store
 
         train = (read_config(run_dir).get("data") or {}).get("train")
         if train and Path(train).is_dir():
-            return FeatureStore(train).info
+            return FeatureStore.open(train).info
     raise VadkitError(
         f"{where} records only part of how its features were made and its training store is "
         "not found; retrain with this version of vadkit"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.errors import VadkitError
 from vadkit.sampling import segment_bounds_sultani
 
@@ -44,7 +43,6 @@ def _positive_int(value: object, name: str, fn: str) -> int:
     return int(value)
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def expand_snippets(
     scores: np.ndarray,
     snippet_length: int = 16,
@@ -105,7 +103,6 @@ def expand_snippets(
     return total / (hi - lo + 1)
 
 
-@renamed_kwargs(clip_len="snippet_length")
 def expand_segments(
     scores: np.ndarray,
     n_frames: int,

@@ -23,6 +23,13 @@ from sklearn.metrics import auc as _sk_auc
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from vadkit.errors import VadkitError
+from vadkit.evaluate.checks import (
+    binary_auc,
+    check_pair,
+    check_videos,
+    concat_checked,
+    need_two_classes,
+)
 
 __all__ = [
     "BootstrapCI",
@@ -45,92 +52,6 @@ LabelsByVideo = Mapping[str, np.ndarray]
 ScoresByVideo = Mapping[str, np.ndarray]
 
 
-# ---------------------------------------------------------------- input checks
-def _check_pair(
-    labels: object, scores: object, fn: str, lname: str = "labels", sname: str = "scores"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Check one (labels, scores) pair: 1-D, equal length, numeric and finite, binary labels."""
-    y, s = np.asarray(labels), np.asarray(scores)
-    for name, a in ((lname, y), (sname, s)):
-        if a.ndim != 1:
-            raise VadkitError(f"{fn}: {name} must be 1-D, got shape {a.shape}")
-    if len(y) != len(s):
-        raise VadkitError(f"{fn}: {lname} has {len(y)} frames but {sname} has {len(s)}")
-    for name, a in ((lname, y), (sname, s)):
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-            raise VadkitError(f"{fn}: {name} must be numeric, got dtype {a.dtype}")
-        bad = ~np.isfinite(a) if a.dtype != bool else np.zeros(len(a), bool)
-        if bad.any():
-            raise VadkitError(
-                f"{fn}: {name} has {int(bad.sum())} non-finite values (first at index "
-                f"{int(np.argmax(bad))}); expected finite numbers"
-            )
-    if not np.isin(y, (0, 1)).all():
-        odd = np.unique(y[~np.isin(y, (0, 1))])[:5].tolist()
-        raise VadkitError(f"{fn}: {lname} must be binary (0/1), got values such as {odd}")
-    return y.astype(np.int8), s.astype(np.float64)
-
-
-def _need_two_classes(y: np.ndarray, fn: str, what: str = "labels") -> None:
-    if len(y) == 0:
-        raise VadkitError(f"{fn}: {what} is empty; nothing to evaluate")
-    n_pos = int(y.sum())
-    if n_pos == 0 or n_pos == len(y):
-        cls = "anomalous (1)" if n_pos else "normal (0)"
-        raise VadkitError(
-            f"{fn}: {what} has only {cls} items ({len(y)}); the metric needs both classes"
-        )
-
-
-def _check_videos(
-    labels_by_video: LabelsByVideo,
-    scores_by_video: ScoresByVideo,
-    fn: str,
-    order: Sequence[str] | None = None,
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Check per-video dicts; return ``{id: (labels int8, scores float64)}`` in evaluation order."""
-    for name, m in (("labels_by_video", labels_by_video), ("scores_by_video", scores_by_video)):
-        if not isinstance(m, Mapping):
-            raise VadkitError(f"{fn}: {name} must be a mapping video id -> array, got {type(m)}")
-    ids_l, ids_s = set(labels_by_video), set(scores_by_video)
-    if ids_l != ids_s:
-        raise VadkitError(
-            f"{fn}: labels_by_video and scores_by_video hold different videos: only in labels "
-            f"{sorted(ids_l - ids_s)[:5]}, only in scores {sorted(ids_s - ids_l)[:5]}"
-        )
-    if order is None:
-        ids = sorted(ids_l)
-    else:
-        ids = list(order)
-        if len(ids) != len(ids_l) or set(ids) != ids_l:
-            raise VadkitError(
-                f"{fn}: order must list every video id exactly once ({len(ids_l)} videos), "
-                f"got {len(ids)} entries with {len(set(ids) & ids_l)} known ids"
-            )
-    out = {}
-    for vid in ids:
-        out[vid] = _check_pair(
-            labels_by_video[vid],
-            scores_by_video[vid],
-            fn,
-            f"labels_by_video[{vid!r}]",
-            f"scores_by_video[{vid!r}]",
-        )
-    return out
-
-
-def _concat(checked: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    if not checked:
-        return np.zeros(0, np.int8), np.zeros(0, np.float64)
-    ys, ss = zip(*checked.values(), strict=True)
-    return np.concatenate(ys), np.concatenate(ss)
-
-
-def _auc(y: np.ndarray, s: np.ndarray, fn: str, what: str = "labels") -> float:
-    _need_two_classes(y, fn, what)
-    return float(roc_auc_score(y, s))
-
-
 # ---------------------------------------------------------------- frame level
 def frame_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Frame-level ROC AUC of flat arrays (``sklearn.metrics.roc_auc_score``).
@@ -140,8 +61,8 @@ def frame_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     labels : (N,) binary array, 1 = anomalous frame.
     scores : (N,) float array, higher = more anomalous.
     """
-    y, s = _check_pair(labels, scores, "frame_auc")
-    return _auc(y, s, "frame_auc")
+    y, s = check_pair(labels, scores, "frame_auc")
+    return binary_auc(y, s, "frame_auc")
 
 
 def concat_videos(
@@ -150,7 +71,7 @@ def concat_videos(
     order: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Checked, concatenated ``(labels (N,) int8, scores (N,) float64)``; ``order`` or sorted ids."""
-    return _concat(_check_videos(labels_by_video, scores_by_video, "concat_videos", order))
+    return concat_checked(check_videos(labels_by_video, scores_by_video, "concat_videos", order))
 
 
 def frame_auc_micro(
@@ -163,8 +84,8 @@ def frame_auc_micro(
     Frames are concatenated in ``order`` if given, else in sorted id order; the AUC does not
     depend on that order (it only makes the concatenation reproducible).
     """
-    y, s = _concat(_check_videos(labels_by_video, scores_by_video, "frame_auc_micro", order))
-    return _auc(y, s, "frame_auc_micro", "the concatenated labels")
+    y, s = concat_checked(check_videos(labels_by_video, scores_by_video, "frame_auc_micro", order))
+    return binary_auc(y, s, "frame_auc_micro", "the concatenated labels")
 
 
 def per_video_auc(
@@ -175,7 +96,7 @@ def per_video_auc(
     Single-class videos (all normal videos, fully anomalous ones) are left out; the number
     left out is ``len(labels_by_video) - len(result)``.
     """
-    checked = _check_videos(labels_by_video, scores_by_video, "per_video_auc")
+    checked = check_videos(labels_by_video, scores_by_video, "per_video_auc")
     return {
         vid: float(roc_auc_score(y, s)) for vid, (y, s) in checked.items() if 0 < y.sum() < len(y)
     }
@@ -202,8 +123,8 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     This is not the trapezoid area many XD-Violence papers report; see :func:`ap_trapezoid`.
     For per-video dicts pass ``*concat_videos(labels_by_video, scores_by_video)``.
     """
-    y, s = _check_pair(labels, scores, "average_precision")
-    _need_two_classes(y, "average_precision")
+    y, s = check_pair(labels, scores, "average_precision")
+    need_two_classes(y, "average_precision")
     return float(average_precision_score(y, s))
 
 
@@ -214,8 +135,8 @@ def ap_trapezoid(labels: np.ndarray, scores: np.ndarray) -> float:
     XD-Violence reference code and many papers that follow it. It interpolates linearly
     between operating points, so it is usually a little higher than :func:`average_precision`.
     """
-    y, s = _check_pair(labels, scores, "ap_trapezoid")
-    _need_two_classes(y, "ap_trapezoid")
+    y, s = check_pair(labels, scores, "ap_trapezoid")
+    need_two_classes(y, "ap_trapezoid")
     precision, recall, _ = precision_recall_curve(y, s)
     return float(_sk_auc(recall, precision))
 
@@ -231,12 +152,12 @@ def abnormal_video_auc(
     ("AUC_A" in several UCF-Crime / XD-Violence papers).
     """
     fn = "abnormal_video_auc"
-    checked = _check_videos(labels_by_video, scores_by_video, fn, order)
+    checked = check_videos(labels_by_video, scores_by_video, fn, order)
     abnormal = {vid: ys for vid, ys in checked.items() if ys[0].any()}
     if not abnormal:
         raise VadkitError(f"{fn}: none of the {len(checked)} videos has an anomalous frame")
-    y, s = _concat(abnormal)
-    return _auc(y, s, fn, "the frames of abnormal videos")
+    y, s = concat_checked(abnormal)
+    return binary_auc(y, s, fn, "the frames of abnormal videos")
 
 
 def false_alarm_rate(
@@ -250,7 +171,7 @@ def false_alarm_rate(
     fn = "false_alarm_rate"
     if not math.isfinite(threshold):
         raise VadkitError(f"{fn}: threshold must be finite, got {threshold}")
-    checked = _check_videos(labels_by_video, scores_by_video, fn)
+    checked = check_videos(labels_by_video, scores_by_video, fn)
     normal = [s for y, s in checked.values() if not y.any()]
     n = sum(len(s) for s in normal)
     if n == 0:
@@ -289,14 +210,14 @@ def video_auc(
         lab = lab.reshape(1) if lab.ndim == 0 else lab
         sc = np.asarray(video_scores[vid])
         sc = sc.reshape(1) if sc.ndim == 0 else sc
-        lab_c, _ = _check_pair(lab, np.zeros(len(lab)), fn, f"video_labels[{vid!r}]")
-        _, sc_c = _check_pair(np.zeros(len(sc), np.int8), sc, fn, sname=f"video_scores[{vid!r}]")
+        lab_c, _ = check_pair(lab, np.zeros(len(lab)), fn, f"video_labels[{vid!r}]")
+        _, sc_c = check_pair(np.zeros(len(sc), np.int8), sc, fn, sname=f"video_scores[{vid!r}]")
         for name, a in ((f"video_labels[{vid!r}]", lab_c), (f"video_scores[{vid!r}]", sc_c)):
             if len(a) == 0:
                 raise VadkitError(f"{fn}: {name} is empty")
         y[i] = lab_c.max()
         s[i] = sc_c.max() if reduce == "max" else sc_c.mean()
-    return _auc(y, s, fn, "the video labels")
+    return binary_auc(y, s, fn, "the video labels")
 
 
 def per_class_auc(
@@ -312,7 +233,7 @@ def per_class_auc(
     Returns ``{class: auc}`` sorted by class name.
     """
     fn = "per_class_auc"
-    checked = _check_videos(labels_by_video, scores_by_video, fn)
+    checked = check_videos(labels_by_video, scores_by_video, fn)
     missing = [vid for vid in checked if vid not in classes]
     if missing:
         raise VadkitError(
@@ -325,8 +246,8 @@ def per_class_auc(
     out = {}
     for cls in sorted({classes[v] for v in checked} - {normal_class}):
         part = {vid: v for vid, v in checked.items() if classes[vid] == cls}
-        y, s = _concat({**part, **normal})
-        out[cls] = _auc(y, s, fn, f"class {cls!r} plus normal videos")
+        y, s = concat_checked({**part, **normal})
+        out[cls] = binary_auc(y, s, fn, f"class {cls!r} plus normal videos")
     return out
 
 
@@ -409,7 +330,7 @@ def bootstrap_ci(
         raise VadkitError(f"{fn}: n_boot must be a positive number of resamples, got {n_boot!r}")
     if not 0 < alpha < 1:
         raise VadkitError(f"{fn}: alpha must be in (0, 1) (0.05 for a 95% interval), got {alpha}")
-    checked = _check_videos(labels_by_video, scores_by_video, fn)
+    checked = check_videos(labels_by_video, scores_by_video, fn)
     point = float(metric_fn(labels_by_video, scores_by_video))
     ids = list(checked)
     rng = np.random.default_rng(seed)
@@ -431,15 +352,3 @@ def bootstrap_ci(
         raise VadkitError(f"{fn}: all {n_boot} resamples were degenerate (single class)")
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return BootstrapCI(point, float(low), float(high), n_boot, skipped, alpha, unit)
-
-
-_PIXEL = ("pixel_auc", "pixel_level_auc_ucsd", "ucsd_pixel_fpr_tpr", "ucsd_pixel_tpr_fpr")
-
-
-def __getattr__(name: str) -> object:
-    """The pixel-level metrics moved to :mod:`vadkit.evaluate.pixel`; old imports still work."""
-    if name in _PIXEL:
-        from vadkit.evaluate import pixel
-
-        return getattr(pixel, name)
-    raise AttributeError(f"module 'vadkit.evaluate.metrics' has no attribute {name!r}")

@@ -6,15 +6,14 @@ Masks and score maps are ``(N, H, W)`` arrays (N frames); scores higher = more a
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from sklearn.metrics import roc_curve as _sk_roc_curve
 
 from vadkit.errors import VadkitError
-from vadkit.evaluate.metrics import _auc, _check_pair, _need_two_classes
+from vadkit.evaluate.checks import binary_auc, check_pair, need_two_classes
 
-__all__ = ["pixel_auc", "pixel_level_auc_ucsd", "ucsd_pixel_fpr_tpr", "ucsd_pixel_tpr_fpr"]
+__all__ = ["pixel_auc", "pixel_level_auc_ucsd", "ucsd_pixel_fpr_tpr"]
 
 
 def _check_maps(
@@ -26,14 +25,14 @@ def _check_maps(
             raise VadkitError(f"{fn}: {name} must be 3-D (N, H, W), got shape {a.shape}")
     if m.shape != s.shape:
         raise VadkitError(f"{fn}: masks has shape {m.shape} but score_maps has {s.shape}")
-    y, sc = _check_pair(m.reshape(-1), s.reshape(-1), fn, "masks", "score_maps")
+    y, sc = check_pair(m.reshape(-1), s.reshape(-1), fn, "masks", "score_maps")
     return y.reshape(m.shape), sc.reshape(s.shape)
 
 
 def pixel_auc(masks: np.ndarray, score_maps: np.ndarray) -> float:
     """Pixel-level ROC AUC over all pixels of all frames: masks and score maps ``(N, H, W)``."""
     y, s = _check_maps(masks, score_maps, "pixel_auc")
-    return _auc(y.reshape(-1), s.reshape(-1), "pixel_auc", "masks")
+    return binary_auc(y.reshape(-1), s.reshape(-1), "pixel_auc", "masks")
 
 
 def _ucsd_frame_scores(
@@ -72,26 +71,13 @@ def ucsd_pixel_fpr_tpr(
     """
     fn = "ucsd_pixel_fpr_tpr"
     y, s = _ucsd_frame_scores(masks, score_maps, overlap, fn)
-    _need_two_classes(y, fn, "the frames (from masks)")
+    need_two_classes(y, fn, "the frames (from masks)")
     fpr, tpr, thr = _sk_roc_curve(y, s, drop_intermediate=False)
     return fpr, tpr, thr
-
-
-def ucsd_pixel_tpr_fpr(
-    masks: np.ndarray, score_maps: np.ndarray, overlap: float = 0.4
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Deprecated name of :func:`ucsd_pixel_fpr_tpr` (which it calls; the order is fpr, tpr)."""
-    warnings.warn(
-        "ucsd_pixel_tpr_fpr is deprecated: it returns (fpr, tpr, thresholds); "
-        "use ucsd_pixel_fpr_tpr",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return ucsd_pixel_fpr_tpr(masks, score_maps, overlap)
 
 
 def pixel_level_auc_ucsd(masks: np.ndarray, score_maps: np.ndarray, overlap: float = 0.4) -> float:
     """Area under the UCSD pixel-level ROC of :func:`ucsd_pixel_fpr_tpr`."""
     fn = "pixel_level_auc_ucsd"
     y, s = _ucsd_frame_scores(masks, score_maps, overlap, fn)
-    return _auc(y, s, fn, "the frames (from masks)")
+    return binary_auc(y, s, fn, "the frames (from masks)")

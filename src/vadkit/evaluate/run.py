@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.align import CONVENTIONS
 from vadkit.datasets.annotations import GroundTruth
 from vadkit.datasets.names import DATASETS as PUBLISHED
@@ -76,7 +75,6 @@ def load_scores(path: str | Path) -> dict[str, np.ndarray]:
     return scores
 
 
-@renamed_kwargs(masks="masks_dir")
 def load_ground_truth(
     dataset: str,
     annotations: str | Path,
@@ -195,7 +193,6 @@ def _entries_for(
     return entries, level
 
 
-@renamed_kwargs(snippet_len="snippet_length")
 def frame_data(
     scores: Mapping[str, np.ndarray],
     gt: GroundTruth,
@@ -276,8 +273,12 @@ def frame_data(
             frame_scores[e.id] = expand_snippets(
                 s, snippet_length=snippet_length, stride=stride, n_frames=n, convention=convention
             )
+    # a video's class: the annotation's, else the store's (LAD2000 records it there), else
+    # "Normal" / "Anomaly" from its labels
     classes = {
-        e.id: gt.classes.get(e.id, "Normal" if not gt.video_label(e.id) else "Anomaly")
+        e.id: gt.classes.get(e.id)
+        or getattr(e, "cls", None)
+        or ("Normal" if not gt.video_label(e.id) else "Anomaly")
         for e in entries
     }
     return FrameData(labels, frame_scores, classes, [e.id for e in entries])

@@ -233,7 +233,18 @@ class FeatureStore:
         store.select(split="test", label=1)
     """
 
-    def __init__(self, path: Path, info: StoreInfo, entries: list[VideoEntry]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        info: StoreInfo | None = None,
+        entries: list[VideoEntry] | None = None,
+    ) -> None:
+        if info is None or entries is None:
+            # the constructor takes a parsed manifest; opening one from disk is `open`
+            raise VadkitError(
+                f"FeatureStore({str(path)!r}) does not open a store; "
+                f"use FeatureStore.open({str(path)!r})"
+            )
         self.path = path
         self.info = info
         self._entries = {e.id: e for e in entries}

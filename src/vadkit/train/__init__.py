@@ -4,7 +4,13 @@
 ``vadkit.methods.registry.get_method`` and passes it to :func:`train_run`.
 """
 
-from vadkit.train.config import DataConfig, TrainConfig, apply_overrides, load_yaml
+from vadkit.train.config import (
+    DataConfig,
+    TrainConfig,
+    apply_overrides,
+    build_method_config,
+    load_yaml,
+)
 from vadkit.train.full_run import train_full_run
 from vadkit.train.loop import FitResult, fit, seed_everything, validation_auc
 from vadkit.train.rundir import (
@@ -15,7 +21,7 @@ from vadkit.train.rundir import (
     read_metrics,
     read_scores,
 )
-from vadkit.train.runner import build_method_config, model_from_checkpoint, train_run
+from vadkit.train.runner import model_from_checkpoint, train_run
 from vadkit.train.schedule import Schedule, resolve_schedule
 
 __all__ = [

@@ -15,6 +15,7 @@ mapping before anything is checked, so a typo in an override is the same one-lin
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +31,13 @@ __all__ = [
     "DataConfig",
     "TrainConfig",
     "apply_overrides",
+    "build_method_config",
+    "check_device",
     "check_keys",
+    "check_override_keys",
     "dataclass_from_dict",
     "load_yaml",
+    "section_fields",
     "to_plain",
 ]
 
@@ -135,7 +140,35 @@ def check_keys(given: Iterable[str], valid: Iterable[str], where: str) -> None:
     valid = list(valid)
     unknown = [k for k in given if k not in valid]
     if unknown:
-        raise VadkitError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+        close = difflib.get_close_matches(unknown[0], valid, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise VadkitError(
+            f"{where}: unknown key {unknown[0]!r}; {hint}valid keys: {', '.join(valid)}"
+        )
+
+
+def check_override_keys(overrides: Iterable[str], fields: Mapping[str, Iterable[str]]) -> None:
+    """Every ``--set section.key=value`` names a field that exists, checked before the YAML.
+
+    ``fields`` maps a section (``model``, ``train``, ``data``) to its valid keys, so the
+    error names the ``--set`` that has the typo rather than the config file.
+    """
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        section, dot, name = key.partition(".")
+        if dot and section in fields:
+            check_keys([name], fields[section], f"--set {item}")
+
+
+def section_fields(model_cls: type | None = None) -> dict[str, list[str]]:
+    """Valid keys per section: the method config's fields (when known), TrainConfig, DataConfig."""
+    out = {
+        "train": [f.name for f in dataclasses.fields(TrainConfig)],
+        "data": [f.name for f in dataclasses.fields(DataConfig)],
+    }
+    if model_cls is not None and dataclasses.is_dataclass(model_cls):
+        out["model"] = [f.name for f in dataclasses.fields(model_cls)]
+    return out
 
 
 def dataclass_from_dict(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
@@ -208,3 +241,26 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
         else:
             raise VadkitError(f"--set {item!r}: expected section.key=value (one dot)")
     return out
+
+
+def build_method_config(method: Any, values: Mapping[str, Any] | None, where: str) -> Any:
+    """The method's config from the ``model`` section; unknown keys are one-line errors."""
+    cls = method.config_cls
+    if dataclasses.is_dataclass(cls):
+        check_keys(values or {}, [f.name for f in dataclasses.fields(cls)], f"{where} model")
+    try:
+        return cls.from_dict(dict(values or {}))
+    except VadkitError as exc:
+        raise VadkitError(f"{where} model: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise VadkitError(f"{where} model: {exc}") from None
+
+
+def check_device(device: str) -> None:
+    """A device a run can use; a missing CUDA device is a one-line error."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VadkitError(f"--device {device}: no CUDA device is available; use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
+        raise VadkitError(f"--device {device!r}: use cpu, cuda or cuda:N")

@@ -93,14 +93,14 @@ def train_full_run(
     dict : the content of ``metrics.json``.
     """
     from vadkit import __version__
-    from vadkit.train.runner import _check_device, build_method_config
+    from vadkit.train.config import build_method_config, check_device
 
     if config.get("method") not in (None, method.name):
         raise VadkitError(f"{where}: method {config.get('method')!r} but {method.name!r} given")
     mcfg = build_method_config(method, config.get("model"), where)
     tcfg = dataclass_from_dict(TrainConfig, config.get("train"), f"{where} train")
     data = dataclass_from_dict(DataConfig, config.get("data"), f"{where} data")
-    _check_device(tcfg.device)
+    check_device(tcfg.device)
     if not data.train or not data.test:
         raise VadkitError("give both --train STORE and --test STORE (or data.train/data.test)")
     train_store = tdata.open_store(data.train, "train")
@@ -216,6 +216,13 @@ def train_full_run(
         pred = predict_videos(model, test_view.load, test_ids, tcfg.device)
         scores = {v: o["snippet_scores"].astype(np.float32) for v, o in pred.items()}
         writer.write_scores(scores)
+        # operating thresholds on the validation videos' frames (train/calibrate.py); the
+        # snippet scores repeated per frame, as predict expands them
+        from vadkit.train.calibrate import full_thresholds
+
+        val_pred = predict_videos(model, train_store.load, list(val_t), tcfg.device)
+        val_frames = {v: np.repeat(o["snippet_scores"], f) for v, o in val_pred.items()}
+        writer.write_json("threshold.json", full_thresholds(val_frames, val_t))
         out_m: dict[str, Any] = {"method": method.name, "dataset": dataset, "kind": "full"}
         out_m["selection"] = tcfg.selection
         if oracle:

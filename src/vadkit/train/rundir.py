@@ -10,6 +10,9 @@
       log.jsonl       one JSON object per logged step / validation
       classes.json    full supervision on a store with classes: each test video's true class,
                       predicted class and window classes (class accuracy, confusion matrix)
+      threshold.json  calibrated operating thresholds on the validation videos (Youden's J and
+                      a false-alarm rate; ``default`` names the one ``predict`` uses), see
+                      :mod:`vadkit.train.calibrate`; runs made before it have none
 
 A run is written into ``RUN_DIR.partial/`` and renamed to ``RUN_DIR`` when complete, so
 ``RUN_DIR`` either holds a whole run or does not exist; an existing ``RUN_DIR`` is
@@ -311,6 +314,31 @@ def format_run_results(results: Mapping[str, Any]) -> str:
             f"\nwindow_class_accuracy   {100 * results['window_class_accuracy']:8.2f}"
             f"\nconfusion matrix ({results['n_class_videos']} videos; rows true, columns "
             "predicted):\n"
-            + "\n".join(" ".join(f"{n:3d}" for n in row) for row in results["confusion_matrix"])
+            + confusion_table(results["confusion_matrix"], results.get("class_index"))
         )
     return text
+
+
+def confusion_table(matrix: Any, class_index: Mapping[str, int] | None = None) -> str:
+    """A confusion matrix as text, rows and columns headed by class names (index if unnamed).
+
+    >>> print(confusion_table([[2, 0], [1, 3]], {"Normal": 0, "Fighting": 1}))
+        true \\ predicted  Normal  Fighting
+        Normal                 2         0
+        Fighting               1         3
+    """
+    rows = [list(map(int, r)) for r in matrix]
+    names = {int(i): str(n) for n, i in (class_index or {}).items()}
+    labels = [names.get(i, str(i)) for i in range(len(rows))]
+    first = max([len("true \\ predicted")] + [len(x) for x in labels])
+    widths = [max(len(x), 3) for x in labels]
+    head = (
+        "true \\ predicted".ljust(first)
+        + "  "
+        + "  ".join(x.rjust(w) for x, w in zip(labels, widths, strict=True))
+    )
+    body = [
+        lab.ljust(first) + "  " + "  ".join(f"{n:{w}d}" for n, w in zip(r, widths, strict=True))
+        for lab, r in zip(labels, rows, strict=True)
+    ]
+    return "\n".join(["    " + head] + ["    " + b for b in body])

@@ -17,7 +17,14 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 from vadkit.train import data as tdata
-from vadkit.train.config import DataConfig, TrainConfig, check_keys, dataclass_from_dict, to_plain
+from vadkit.train.config import (
+    DataConfig,
+    TrainConfig,
+    build_method_config,
+    check_device,
+    dataclass_from_dict,
+    to_plain,
+)
 from vadkit.train.data import check_classes, open_store
 from vadkit.train.loop import FitResult, fit, seed_everything, validation_auc
 from vadkit.train.rundir import (
@@ -30,7 +37,7 @@ from vadkit.train.rundir import (
 from vadkit.train.schedule import Schedule, resolve_schedule
 from vadkit.train.scoring import frame_metrics, load_ground_truth, score_videos, video_auc
 
-__all__ = ["ORACLE_WARNING", "build_method_config", "model_from_checkpoint", "train_run"]
+__all__ = ["ORACLE_WARNING", "model_from_checkpoint", "train_run"]
 
 ORACLE_WARNING = (
     "oracle: checkpoint selected on the TEST set, as the reference code does; optimistic"
@@ -42,19 +49,6 @@ SELECTED_ON = {
 }
 
 
-def build_method_config(method: Any, values: Mapping[str, Any] | None, where: str) -> Any:
-    """The method's config from the ``model`` section; unknown keys are one-line errors."""
-    cls = method.config_cls
-    if dataclasses.is_dataclass(cls):
-        check_keys(values or {}, [f.name for f in dataclasses.fields(cls)], f"{where} model")
-    try:
-        return cls.from_dict(dict(values or {}))
-    except VadkitError as exc:
-        raise VadkitError(f"{where} model: {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise VadkitError(f"{where} model: {exc}") from None
-
-
 def model_from_checkpoint(ckpt: Mapping[str, Any], method: Any) -> Any:
     """Rebuild the trained model of a checkpoint (see ``rundir.load_checkpoint``), eval mode."""
     if ckpt.get("method") != method.name:
@@ -62,15 +56,6 @@ def model_from_checkpoint(ckpt: Mapping[str, Any], method: Any) -> Any:
     model = method.model_cls(build_method_config(method, ckpt["model"], "checkpoint"))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
-
-
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VadkitError(f"--device {device}: no CUDA device is available; use --device cpu")
-    if not (device == "cpu" or device.startswith("cuda") or device == "mps"):
-        raise VadkitError(f"--device {device!r}: use cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -106,7 +91,7 @@ def _plan(config: Mapping[str, Any], method: Any, where: str) -> _Plan:
     mcfg = build_method_config(method, config.get("model"), where)
     tcfg = dataclass_from_dict(TrainConfig, config.get("train"), f"{where} train")
     data = dataclass_from_dict(DataConfig, config.get("data"), f"{where} data")
-    _check_device(tcfg.device)
+    check_device(tcfg.device)
     if not data.train or not data.test:
         raise VadkitError("give both --train STORE and --test STORE (or data.train/data.test)")
     train_store, test_store = open_store(data.train, "train"), open_store(data.test, "test")
@@ -181,10 +166,11 @@ def _resolved_config(p: _Plan, method: Any) -> dict[str, Any]:
         "train_manifest": tdata.manifest_fingerprint(p.train_store),
         "test_manifest": tdata.manifest_fingerprint(p.test_store),
     }
+    model, replaced = model_as_run(p.mcfg, train, p.train_store.info)
     return {
         "method": method.name,
         "dataset": p.dataset,
-        "model": to_plain(p.mcfg),
+        "model": model,
         "train": to_plain(train),
         "data": {**to_plain(p.data), "fingerprints": fingerprints},
         "run": {
@@ -193,9 +179,31 @@ def _resolved_config(p: _Plan, method: Any) -> dict[str, Any]:
             + (" (ORACLE: selected on the test set)" if oracle else ""),
             "store": store_meta(p.train_store.info),
             "schedule_from": s.source,
+            "model_values_replaced": replaced,
             "split": split,
         },
     }
+
+
+def model_as_run(
+    mcfg: Any, train: TrainConfig, store_info: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``model`` section as it ran: the method's own schedule fields (``batch_normal``,
+    ``iterations``, ...) hold the values the trainer used, and ``n_crops`` the store's crops,
+    so config.yaml never shows a value beside the one that replaced it."""
+    from vadkit.train.schedule import ALIASES
+
+    model = to_plain(mcfg)
+    used = {name: getattr(train, name, None) for name in ALIASES}
+    used["n_crops"] = getattr(store_info, "crops", None)
+    replaced: dict[str, str] = {}
+    for name, value in used.items():
+        key = next((a for a in ALIASES.get(name, (name,)) if model.get(a) is not None), None)
+        if key is None or value is None or model[key] == value:
+            continue
+        replaced[f"model.{key}"] = f"{model[key]} -> {value}"
+        model[key] = value
+    return model, replaced
 
 
 def _metrics(p: _Plan, method: Any, result: FitResult, metric: str, scores: dict) -> dict:
@@ -265,6 +273,7 @@ def train_run(
     p = _plan(config, method, where)
     writer = RunWriter(out, overwrite=overwrite)  # last check: before any training
     resolved = _resolved_config(p, method)
+    resolved_train = dataclass_from_dict(TrainConfig, resolved["train"], "config.yaml train")
     tcfg, oracle = p.tcfg, p.tcfg.selection == "oracle"
     metric = "oracle_test_frame_auc" if oracle else f"val_video_auc_{tcfg.val_score}"
     test_ids = list(p.test_view.ids)
@@ -307,10 +316,16 @@ def train_run(
         )  # fmt: skip
         # prepare() may have changed the model's config (e.g. S3R's number of atoms)
         mcfg = getattr(model, "config", p.mcfg)
-        resolved["model"] = to_plain(mcfg)
+        resolved["model"] = model_as_run(mcfg, resolved_train, p.train_store.info)[0]
         writer.write_config(resolved)
         scores = score_videos(model, p.test_view, test_ids, tcfg.device)
         writer.write_scores(scores)
+        # operating thresholds on the validation videos at native length (train/calibrate.py)
+        from vadkit.train.calibrate import weak_thresholds
+
+        label_of = dict(zip(p.pooled.ids, p.labels.tolist(), strict=True))
+        val_scores = score_videos(model, p.train_store, p.val_ids, tcfg.device)
+        writer.write_json("threshold.json", weak_thresholds(val_scores, label_of))
         metrics = _metrics(p, method, result, metric, scores)
         writer.write_checkpoint(checkpoint_payload(
             method.name, model, mcfg, p.train_store.info, resolved, result.best_step,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.annotations.groundtruth import ANOMALY, NORMAL, GroundTruth, read_lines
 from vadkit.errors import VadkitError
 
@@ -36,7 +35,6 @@ def _load_mask(path: Path) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-@renamed_kwargs(mask_dir="masks_dir")
 def read_shanghaitech(masks_dir: str | Path, split_file: str | Path | None = None) -> GroundTruth:
     """Read ShanghaiTech frame masks, optionally restricted to a split.
 

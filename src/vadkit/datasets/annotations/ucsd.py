@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vadkit._deprecate import renamed_kwargs
 from vadkit.datasets.annotations.groundtruth import (
     ANOMALY,
     NORMAL,
@@ -124,7 +123,6 @@ def _video_folder(root: Path, k: int, kind: str) -> Path:
     raise VadkitError(f"{kind} folder of test video {k} not found in {root} (tried {names})")
 
 
-@renamed_kwargs(mask_root="masks_dir")
 def read_ucsd_ped2(
     mat_or_m_file: str | Path,
     n_frames: Sequence[int] | Mapping[str, int] | None = None,

@@ -12,16 +12,12 @@ video class here is the argmax of the windows' mean softmax.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from vadkit.methods.aed_t.windows import window_starts
-
-if TYPE_CHECKING:  # pragma: no cover
-    from vadkit.methods.aed_t.model import AedTModel
 
 __all__ = ["merge_windows", "predict_video"]
 
@@ -54,7 +50,7 @@ def merge_windows(
     )
 
 
-def predict_video(model: AedTModel, x: Tensor) -> dict[str, np.ndarray]:
+def predict_video(model: nn.Module, x: Tensor) -> dict[str, np.ndarray]:
     """Score whole videos ``x (B, C, T, D)`` (checked) at native length; see the module doc."""
     cfg = model.config
     L, f = cfg.max_seqlen, cfg.frames_per_snippet

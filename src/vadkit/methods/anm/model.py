@@ -126,6 +126,27 @@ class AnmModel(nn.Module):
         return bce, {"bce": float(bce.detach())}
 
     @torch.no_grad()
+    def attention_weights(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Per-snippet self-attention of whole videos, each crop one sequence over all T
+        snippets (not the scoring windows), mean over hops and crops, eval mode (no dropout).
+
+        ``x`` (B, C, T, D) or (C, T, D) -> (B, T) float32; each row sums to 1 over T.
+        Scores are unchanged.
+        """
+        x = torch.as_tensor(np.array(x) if isinstance(x, np.ndarray) else x)
+        x = x.to(device=self.fc1.weight.device, dtype=self.fc1.weight.dtype)
+        if x.ndim == 3:
+            x = x[None]
+        b, c, t, d = self._check_input(x, "attention_weights")
+        was_training = self.training
+        self.eval()
+        try:
+            _, att = self.sequence_logits(x.reshape(b * c, t, d))  # (N, T, r)
+        finally:
+            self.train(was_training)
+        return att.mean(dim=2).reshape(b, c, t).mean(dim=1).cpu().numpy().astype(np.float32)
+
+    @torch.no_grad()
     def score(
         self,
         x: torch.Tensor | np.ndarray,

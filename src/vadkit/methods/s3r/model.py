@@ -241,6 +241,21 @@ class S3RModel(nn.Module):
             self.train(was_training)
         return scores.cpu().numpy().astype(np.float32)
 
+    @torch.no_grad()
+    def attention_weights(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Per-snippet peak of the en-Normal snippet-to-dictionary attention (max over atoms,
+        mean over crops), eval mode: near 1 where a snippet matches one normal atom, low where
+        it matches none well. ``x`` (B, C, T, D) -> (B, T) float32. Scores are unchanged.
+        """
+        x = as_input(x, self.config.feature_dim, "S3R attention_weights")
+        was_training = self.training
+        self.eval()
+        try:
+            attn = self._snippets(x.to(self.dictionary.device))["memory_attention"]
+        finally:
+            self.train(was_training)
+        return attn.max(dim=-1).values.mean(dim=1).cpu().numpy().astype(np.float32)
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam over all parameters with the config's lr and weight decay (as the reference)."""
         return make_adam(self, self.config.lr, self.config.weight_decay)

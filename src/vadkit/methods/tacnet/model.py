@@ -181,6 +181,50 @@ class TACnetModel(nn.Module):
         index = torch.from_numpy(segment_of_snippet(x.shape[2], seg.shape[1])).to(seg.device)
         return seg[:, index].cpu().numpy().astype(np.float32)
 
+    @torch.no_grad()
+    def _segments_of(
+        self, x: torch.Tensor | np.ndarray
+    ) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+        """Eval-mode outputs of a whole video pooled to segments, and each snippet's segment."""
+        x = check_features(x, self.config.feature_dim, 1, "tacnet")
+        was_training = self.training
+        self.eval()
+        try:
+            out = self(pool_batch(x, self.config.n_segments, "tacnet"))
+        finally:
+            self.train(was_training)
+        return out, segment_of_snippet(x.shape[2], out["snippet_scores"].shape[1])
+
+    def attention_weights(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Per-snippet attention weights of whole videos: the softmax over segments of the
+        attention logits that pool the bag (crop mean), each snippet taking its segment's.
+
+        ``x`` (B, C, T, D) -> (B, T) float32; each video's segment weights sum to 1.
+        Scores are unchanged (this only reads the ``attention`` output of :meth:`forward`).
+        """
+        out, index = self._segments_of(x)
+        weights = torch.softmax(out["attention"], dim=2).mean(dim=1)  # (B, n_segments)
+        return weights[:, torch.from_numpy(index)].cpu().numpy().astype(np.float32)
+
+    def clusters(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Per-snippet k-means cluster of whole videos (first crop), as TACnet's cluster
+        graph colours them: 1 = the cluster of higher mean segment score (the one that
+        joins the video score), 0 = the other.
+
+        ``x`` (B, C, T, D) -> (B, T) int64.
+        """
+        out, index = self._segments_of(x)
+        b, c = (
+            out["snippet_scores"].shape[0],
+            len(out["clusters"]) // out["snippet_scores"].shape[0],
+        )
+        assign = out["clusters"].reshape(b, c, -1)[:, 0]  # (B, n_segments)
+        seg = out["bag_segment_scores"].reshape(b, c, -1)[:, 0]
+        means, _ = losses.cluster_means(seg, assign)
+        high = means.argmax(dim=1, keepdim=True)  # ties: cluster 0, as inner_bag_loss
+        labelled = (assign == high).long()
+        return labelled[:, torch.from_numpy(index)].cpu().numpy()
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """AdamW (or Adam) at ``lr`` with the config's decay, betas and eps (reference ``main.py``)."""
         return _optimizer(self.config, [{"params": list(self.parameters()), "lr": self.config.lr}])
