@@ -93,3 +93,20 @@ def test_training_steps_match_reference(golden, monkeypatch):
                 _close(p - param0[name], update, f"{name} update", rtol=1e-3, atol=1e-7)
     sched.step()  # one epoch: the reference's milestones are epochs 20, 30, 40
     assert opt.param_groups[0]["lr"] == pytest.approx(1e-5)
+
+
+def test_batch_reduction_sum_is_the_batch_size_times_the_mean(golden):
+    from vadkit.errors import VadkitError
+
+    x, labels = torch.from_numpy(golden["x"][0])[:, None], torch.from_numpy(golden["labels"])
+    parts = {}
+    for reduction in ("mean", "sum"):
+        model = _model(golden)
+        model.config = TACnetConfig(**{**model.config.__dict__, "batch_reduction": reduction})
+        torch.manual_seed(0)
+        parts[reduction] = model.loss(model(x), labels)[1]
+    assert parts["sum"]["bag"] == pytest.approx(parts["mean"]["bag"])  # BCELoss: a mean
+    for key in ("inner", "maxmin", "smooth", "sparsity"):  # two bags in the batch
+        assert parts["sum"][key] == pytest.approx(2 * parts["mean"][key], rel=1e-6), key
+    with pytest.raises(VadkitError, match="batch_reduction"):
+        TACnetConfig(batch_reduction="max")
