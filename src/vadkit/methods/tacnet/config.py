@@ -40,6 +40,7 @@ class TACnetConfig:
     w_sparsity: float = 0.05  # sum of segment scores, "small" (C: loss_parameter[4])
     smooth: str = "temporal"  # "temporal" (differentiable) or "histogram" (L: SmoothLoss, no grad)
     smooth_bins: int = 20  # histogram bins of the "histogram" term (L: quantize=20.)
+    batch_reduction: str = "mean"  # per-bag terms over a batch: "mean" or "sum" (L: sums them)
     optimizer: str = "adamw"  # (M: optim.AdamW, torch defaults otherwise)
     lr: float = 1e-5  # (C: --lr default 1e-5)
     weight_decay: float = 0.01  # torch AdamW default; the reference passes none (M)
@@ -81,6 +82,10 @@ class TACnetConfig:
         require(
             self.smooth in ("temporal", "histogram"),
             f"TACnetConfig: smooth must be 'temporal' or 'histogram', got {self.smooth!r}",
+        )
+        require(
+            self.batch_reduction in ("mean", "sum"),
+            f"TACnetConfig: batch_reduction must be 'mean' or 'sum', got {self.batch_reduction!r}",
         )
         require(
             self.optimizer in ("adamw", "adam"),

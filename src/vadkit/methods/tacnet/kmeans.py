@@ -34,6 +34,7 @@ def kmeans_cosine(
     iter_limit: int = 100,
     tol: float = 1e-4,
     generator: torch.Generator | None = None,
+    init: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Cluster the points of each video separately (see the module docstring).
 
@@ -44,6 +45,8 @@ def kmeans_cosine(
     iter_limit : most rounds per video (``0`` = until converged, as in ``kmeans_pytorch``).
     tol : convergence threshold on the squared total centre shift.
     generator : random generator for the initial and replacement centres.
+    init : ``(B, k)`` indices of the points that start as centres, instead of drawing them
+        (e.g. the ones the reference drew, for a golden comparison).
 
     Returns
     -------
@@ -58,7 +61,10 @@ def kmeans_cosine(
     b, t, _ = x.shape
     device = x.device
     rows = torch.arange(b, device=device)[:, None]
-    first = torch.stack([torch.randperm(t, generator=generator)[:n_clusters] for _ in range(b)])
+    if init is None:
+        first = torch.stack([torch.randperm(t, generator=generator)[:n_clusters] for _ in range(b)])
+    else:
+        first = torch.as_tensor(init, dtype=torch.long).reshape(b, n_clusters)
     centres = x[rows, first.to(device)]
     active = torch.ones(b, dtype=torch.bool, device=device)
     assign = torch.zeros(b, t, dtype=torch.long, device=device)

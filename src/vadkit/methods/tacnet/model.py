@@ -113,7 +113,8 @@ class TACnetModel(nn.Module):
         ``bag`` (BCE of the video score), ``inner`` (cluster BCE), ``maxmin``, ``smooth``
         (``"temporal"``: sum of squared neighbour differences; ``"histogram"``: the
         reference's score-histogram entropy, no gradient) and ``sparsity`` (sum of segment
-        scores); each is a mean over crop-bags, see :mod:`vadkit.methods.tacnet.losses`.
+        scores); each is a mean over crop-bags (``batch_reduction="sum"``: the bag BCE a mean,
+        the other four a sum, as the reference), see :mod:`vadkit.methods.tacnet.losses`.
 
         Parameters
         ----------
@@ -149,6 +150,9 @@ class TACnetModel(nn.Module):
             "smooth": cfg.w_smooth,
             "sparsity": cfg.w_sparsity,
         }
+        if cfg.batch_reduction == "sum":  # the reference sums these over the batch
+            for key in ("inner", "maxmin", "smooth", "sparsity"):
+                parts[key] = parts[key] * len(seg)
         total = sum(weights[k] * v for k, v in parts.items())
         named = {k: float(v.detach()) for k, v in parts.items()}
         named["total"] = float(total.detach())
