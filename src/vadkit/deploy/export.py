@@ -262,8 +262,8 @@ def _parity_videos(run_dir: Path, store: str | None, limit: int) -> tuple[dict, 
             f"no feature store to check the export on (the run's test store {store} is not "
             "found); pass --check-store STORE"
         )
-    fs = FeatureStore(store)
-    ids = list(fs.ids())[:limit]
+    fs = FeatureStore.open(store)
+    ids = list(fs.ids)[:limit]
     return {v: np.asarray(fs.load(v), np.float32) for v in ids}, str(store)
 
 
