@@ -91,3 +91,100 @@ def test_cli_export_writes_model_and_recorded_parity(fmt, name, run_dir, tmp_pat
     assert side["feature_spec"]["backbone"] == "efficientnet_lite0"
     thr = json.loads((run_dir / "threshold.json").read_text())["threshold"]
     assert side["thresholds"]["threshold"] == thr
+
+
+# ------------------------------------------------- predict with no PyTorch on the scoring path
+
+BLOCK_TORCH = '''
+import sys
+class _NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            sys.stderr.write(f"TORCH IMPORT ATTEMPTED: {name}\\n")
+            raise ImportError(f"torch is blocked in this test: {name}")
+sys.meta_path.insert(0, _NoTorch())
+'''
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir, tmp_path_factory) -> dict[str, Path]:
+    from vadkit.deploy.export import export_backbone, export_run
+
+    root = tmp_path_factory.mktemp("exported")
+    export_run(run_dir, root / "model.onnx", "onnx")
+    export_backbone("efficientnet_lite0", root / "effnet.onnx", "onnx")
+    return {"model": root / "model.onnx", "backbone": root / "effnet.onnx"}
+
+
+def test_numpy_resize_gives_torch_uint8_bytes(ped2):
+    """The torch-free resize equals torch's uint8 antialiased bilinear kernel byte for byte."""
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from vadkit.deploy.exported_backbone import resize_short_uint8
+
+    files = sorted((ped2 / "testing" / "frames" / TEST_VIDEO).glob("*.jpg"))[:3]
+    rng = np.random.default_rng(0)
+    images = [np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])]
+    images += [rng.integers(0, 256, (2, h, w, 3), dtype=np.uint8)
+               for h, w in ((480, 640), (100, 90), (256, 300))]  # fmt: skip
+    for x in images:
+        got = resize_short_uint8(x, 256)
+        h, w = x.shape[1:3]
+        size = (256, int(256 * w / h)) if h <= w else (int(256 * h / w), 256)
+        t = torch.from_numpy(x).permute(0, 3, 1, 2)
+        ref = F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
+        np.testing.assert_array_equal(got, ref.permute(0, 2, 3, 1).numpy())
+
+
+def test_exported_backbone_features_equal_vadkit_extract(exported, run_dir, ped2):
+    """Test004 through effnet.onnx gives the features `vadkit extract` stored for it."""
+    from vadkit.deploy import load_model
+    from vadkit.deploy.exported_backbone import load_exported_backbone
+    from vadkit.io.store import FeatureStore
+    from vadkit.io.stream import FrameStream
+
+    model = load_model(exported["model"])
+    backbone = load_exported_backbone(exported["backbone"], model)
+    frames = FrameStream(ped2 / "testing" / "frames" / TEST_VIDEO, TEST_VIDEO, fps=10.0)
+    got = backbone.encode(frames, model.feature_spec.info)
+    ref = FeatureStore.open(run_dir.parent / "test").load(TEST_VIDEO)
+    assert got.shape == ref.shape == (12, 1, 1280)  # 180 frames, snippets every 16
+    rel = np.abs(got - ref).max() / np.abs(ref).max()
+    print(f"exported-backbone features vs vadkit extract: max |diff| / max |feature| {rel:.2e}")
+    assert rel < 1e-4
+
+
+def test_predict_exported_model_imports_no_torch(exported, run_dir, ped2, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from vadkit.deploy import load_model, predict_video
+
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(BLOCK_TORCH)
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": f"{block}{os.pathsep}{src}"}
+    probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True,
+                           text=True)  # fmt: skip
+    assert probe.returncode != 0 and "TORCH IMPORT ATTEMPTED" in probe.stderr  # blocker works
+    folder = ped2 / "testing" / "frames" / TEST_VIDEO
+    out = tmp_path / "pred"
+    cmd = [sys.executable, "-m", "vadkit.cli", "predict", str(folder), "--model",
+           str(exported["model"]), "--backbone-model", str(exported["backbone"]),
+           "--out", str(out), "--fps", "10"]  # fmt: skip
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    print(res.stdout, res.stderr)
+    assert res.returncode == 0, res.stderr
+    assert "TORCH IMPORT ATTEMPTED" not in res.stderr
+    got = json.loads((out / f"{TEST_VIDEO}.frames.json").read_text())
+    ref = predict_video(load_model(run_dir), folder, fps=10.0)  # PyTorch: extract + head
+    assert len(got["frame_scores"]) == ref.n_frames == 180
+    diff = np.abs(np.asarray(got["frame_scores"]) - ref.frame_scores).max()
+    print(f"torch-free predict vs PyTorch predict: max |frame score diff| {diff:.2e}")
+    assert diff < 1e-4
+    assert np.ptp(ref.frame_scores) > 1e-3  # a curve, not a constant
+    assert got["settings"]["threshold"] == pytest.approx(ref.threshold)

@@ -12,6 +12,7 @@ Examples:
   vadkit predict ped2/testing/frames --model runs/knn --out pred/ --far 0.05 --fps 10
   vadkit predict videos.txt --model runs/aed_t/checkpoint.pt --out pred/ --threshold 0.7 \\
       --min-length 1.0 --merge-gap 0.5
+  vadkit predict clip.mp4 --model rtfm.onnx --backbone-model effnet.onnx --out pred/
 """
 
 
@@ -22,7 +23,8 @@ Examples:
     "model_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Run directory of `vadkit train` (or a one-class run), or a checkpoint.pt.",
+    help="Run directory of `vadkit train` (or a one-class run), a checkpoint.pt, or a "
+    "model.onnx / model.xml of `vadkit export`.",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--threshold", type=float, help="Use this threshold instead of the calibrated one.")
@@ -51,6 +53,12 @@ Examples:
     type=click.Path(path_type=Path),
     help="Backbone weights file (default: the one the backbone package ships).",
 )
+@click.option(
+    "--backbone-model",
+    type=click.Path(path_type=Path),
+    help="Backbone exported by `vadkit export --backbone` (.onnx/.xml): extract with ONNX "
+    "Runtime / OpenVINO; with an exported --model, predict imports no PyTorch.",
+)
 @click.option("--device", default="cpu", show_default=True)
 @click.option(
     "--video-out",
@@ -58,7 +66,18 @@ Examples:
     help="Also write OUT/<id>.annotated.mp4 (score strip, threshold, events) and OUT/<id>.png.",
 )
 def predict(
-    inputs, model_path, out, threshold, far, min_length, merge_gap, fps, weights, device, video_out
+    inputs,
+    model_path,
+    out,
+    threshold,
+    far,
+    min_length,
+    merge_gap,
+    fps,
+    weights,
+    backbone_model,
+    device,
+    video_out,
 ):
     """Score videos with a trained model and write per-frame scores and events."""  # fmt: skip
     import warnings
@@ -80,7 +99,12 @@ def predict(
     click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
                f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
                f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)")  # fmt: skip
-    encoder = load_predictor_encoder(model, weights, device)
+    if backbone_model is not None:
+        from vadkit.deploy.exported_backbone import load_exported_backbone
+
+        encoder = load_exported_backbone(backbone_model, model)
+    else:
+        encoder = load_predictor_encoder(model, weights, device)
     Path(out).mkdir(parents=True, exist_ok=True)
     summary, failed = {}, 0
     for item in items:

@@ -350,7 +350,10 @@ def export_backbone(
             onnx_path.unlink(missing_ok=True)
     doc = {"format": EXPORT_FORMAT, "backbone": name, "weights_sha256": sha,
            "input_shape": ["batch", *shape[1:]], "out_dim": int(config.out_dim),
-           "mean": list(config.mean), "std": list(config.std)}  # fmt: skip
+           "mean": list(config.mean), "std": list(config.std), "kind": config.kind,
+           "input_size": [h, w], "resize_short": int(config.resize_short),
+           "interpolation": config.interpolation, "channel_order": config.channel_order,
+           "clip_len": int(config.clip_len)}  # fmt: skip
     side = sidecar_path(out)
     x = check_inputs
     if x is None:

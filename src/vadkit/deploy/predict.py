@@ -107,10 +107,13 @@ def predict_video(
     far : use the model's threshold at this false-alarm rate on its normal validation
         snippets (needs ``far_scores`` in ``threshold.json``; ``vadkit train`` records them).
     min_length, merge_gap : seconds; see :func:`vadkit.deploy.events.find_events`.
-    encoder : a loaded backbone (:func:`load_predictor_encoder`), to load it once per folder.
+    encoder : a loaded backbone (:func:`load_predictor_encoder`), to load it once per folder,
+        or an exported one (:func:`vadkit.deploy.exported_backbone.load_exported_backbone`):
+        with an exported model too, nothing on this path imports PyTorch.
     fps : frame rate of a frame folder or array (files read theirs).
     """
-    from vadkit.extract import encode_video, read_frames
+    from vadkit.deploy.exported_backbone import ExportedBackbone
+    from vadkit.io.stream import FrameStream
 
     if threshold is not None and far is not None:
         raise VadkitError("give --threshold or --far, not both")
@@ -118,8 +121,19 @@ def predict_video(
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         enc = encoder if encoder is not None else load_predictor_encoder(predictor)
-        frames = read_frames(source, video_id, fps=fps)
-        feats = encode_video(frames, predictor.feature_spec.info, enc)
+        frames = (
+            source if isinstance(source, FrameStream) else FrameStream(source, video_id, fps=fps)
+        )
+        if isinstance(enc, ExportedBackbone):
+            feats = enc.encode(
+                frames,
+                predictor.feature_spec.info,
+                int((predictor.feature_spec.info.extra or {}).get("batch_size", 8)),
+            )
+        else:
+            from vadkit.extract import encode_video
+
+            feats = encode_video(frames, predictor.feature_spec.info, enc)
         meta = frames.meta
         n_frames = int(meta.n_frames)
         if len(feats) == 0:
