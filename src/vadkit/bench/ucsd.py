@@ -43,7 +43,10 @@ class UCSDBenchConfig:
 
     grid: tuple[int, int] = (8, 12)  # flow cells (rows, columns)
     flow_method: str = "dis"  # or "farneback"
-    flow_resize: float = 1.0  # frames resized by this before the flow
+    flow_resize: float = 1.0  # frames resized by this before the flow (when flow_height is None)
+    # frames resized to this height before the flow, speeds in its pixels: every speed
+    # threshold is then a fraction of the frame height (240: UCSD Ped2's own height)
+    flow_height: int | None = 240
     workers: int = 2  # processes computing the flow of different videos
     sigma: float = 5.0  # temporal Gaussian smoothing of the rows not selected, frames
     heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)

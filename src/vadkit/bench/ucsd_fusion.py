@@ -51,6 +51,7 @@ def _pasted_scores(
         config.flow_method,
         config.flow_resize,
         (obj_row.extra["window"],),
+        height=config.flow_height,
     )
     obj = obj_row.extra["scorer"].score(ff.peaks[..., 0])
     app = np.asarray(clean_app, np.float64).copy()
@@ -101,7 +102,7 @@ def synthetic_sets(
         "synth": [config.synth_share, config.synth_length],
         "seed": config.seed,
         "app": [config.appearance_gate, config.appearance_top, config.short_side],
-        "flow": [list(config.grid), config.flow_method, config.flow_resize],
+        "flow": [list(config.grid), config.flow_method, config.flow_resize, config.flow_height],
     }
     key = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:10]
     d = cache / f"paste-{key}"
@@ -119,7 +120,9 @@ def synthetic_sets(
             with np.load(path) as z:
                 out["foreign object"][v] = (z["obj"], z["app"], z["labels"])
             continue
-        pasted, y = paste_moving_objects(frames, segments_of(sched), size, speed, vid_rng)
+        # the normal speed is in pixels of the flow's frame; the object moves in the video's
+        px = speed * frames[0].shape[0] / config.flow_height if config.flow_height else speed
+        pasted, y = paste_moving_objects(frames, segments_of(sched), size, px, vid_rng)
         o, a = _pasted_scores(pasted, y, app_row.heldout[v], obj_row, app_row, config)
         import io
 
