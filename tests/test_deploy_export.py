@@ -94,3 +94,41 @@ def test_unknown_head_is_one_line_error(tmp_path):
 
     with pytest.raises(VadkitError, match="no exportable head"):
         export_head("knn", _model("rtfm", DIM), tmp_path / "k.onnx")
+
+
+@pytest.fixture(scope="module")
+def ped2_frames(shared_data):
+    """4 real Ped2 Test004 frames prepared as EfficientNet-Lite0 input (resize 256, crop 224)."""
+    from vadkit.deploy.export import backbone_inputs
+
+    x = backbone_inputs(shared_data / "ped2" / "testing" / "frames" / "04", "efficientnet_lite0")
+    assert x.shape == (4, 3, 224, 224)
+    return x
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize(("fmt", "runtime"), [("onnx", "onnxruntime"), ("openvino", "openvino")])
+def test_efficientnet_lite0_backbone_matches_pytorch(fmt, runtime, ped2_frames, tmp_path):
+    """The exported backbone's 1280-d features equal PyTorch's to 1e-4 of their largest value."""
+    import json
+
+    from vadkit.deploy.export import export_backbone
+
+    out = tmp_path / ("effnet.onnx" if fmt == "onnx" else "effnet.xml")
+    res = export_backbone("efficientnet_lite0", out, fmt, check_inputs=ped2_frames, source="ped2")
+    p = res.parity
+    print(f"efficientnet_lite0 {p['runtime']}: max |diff| / max |feature| {p['max_abs_diff']:.2e}")
+    assert p["runtime"].startswith(runtime) and p["videos"] == 4
+    assert p["ok"] and p["max_abs_diff"] <= 1e-4 and p["relative"]
+    side = json.loads(res.sidecar.read_text())
+    assert side["out_dim"] == 1280 and side["input_shape"] == ["batch", 3, 224, 224]
+    # independent of the recorded number: run the file again on the frames against torch
+    from vadkit.backbones.registry import build_backbone
+    from vadkit.deploy.exported import _Runtime
+
+    net, _, _ = build_backbone("efficientnet_lite0", None)
+    with torch.no_grad():
+        ref = net.eval()(torch.from_numpy(ped2_frames)).numpy()
+    got = _Runtime(out).run(ped2_frames)[0]
+    assert got.shape == (4, 1280) and np.abs(ref).max() > 0.5  # real, non-trivial features
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4 * np.abs(ref).max())

@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Score new videos with a trained model -> events.",
     ),
     "sweep": ("vadkit.cli.cmd_sweep:sweep", "Seeds x a grid of overrides -> runs and a summary."),
+    "export": (
+        "vadkit.cli.cmd_export:export",
+        "Export a run's head or a backbone to ONNX/OpenVINO.",
+    ),
 }
 
 EXAMPLES = """\b

@@ -174,9 +174,10 @@ class ExportResult:
     def lines(self) -> list[str]:
         p = self.parity
         return [
-            f"exported {self.method} head -> {self.path} (+ {self.sidecar.name})",
-            f"parity {p['runtime']} vs PyTorch on {p['videos']} videos of {p['source']}: "
-            f"max |diff| {p['max_abs_diff']:.2e} (tolerance {p['tolerance']:.0e}) "
+            f"exported {self.method} -> {self.path} (+ {self.sidecar.name})",
+            f"parity {p['runtime']} vs PyTorch on {p['videos']} inputs of {p['source']}: "
+            f"max |diff|{' / max |feature|' if p.get('relative') else ''} "
+            f"{p['max_abs_diff']:.2e} (tolerance {p['tolerance']:.0e}) "
             + ("ok" if p["ok"] else "FAILED"),
         ]
 
@@ -261,8 +262,8 @@ def _parity_videos(run_dir: Path, store: str | None, limit: int) -> tuple[dict, 
             f"no feature store to check the export on (the run's test store {store} is not "
             "found); pass --check-store STORE"
         )
-    fs = FeatureStore(store)
-    ids = list(fs.ids())[:limit]
+    fs = FeatureStore.open(store)
+    ids = list(fs.ids)[:limit]
     return {v: np.asarray(fs.load(v), np.float32) for v in ids}, str(store)
 
 
@@ -305,28 +306,86 @@ def export_run(
     return ExportResult(path, side, predictor.method, parity)
 
 
-def export_backbone(out: str | Path, fmt: str = "onnx", weights: str | None = None) -> Path:
-    """EfficientNet-Lite0 ``images (N, 3, 224, 224) -> features (N, 1280)``, N dynamic."""
+def export_backbone(
+    name: str,
+    out: str | Path,
+    fmt: str = "onnx",
+    *,
+    weights: str | None = None,
+    random_init: bool = False,
+    check_inputs: np.ndarray | None = None,
+    source: str = "given inputs",
+) -> ExportResult:
+    """Export feature backbone ``name`` (batch axis dynamic) and check it against PyTorch.
+
+    Frame backbones take ``images (N, 3, H, W)``, clip backbones ``clips (N, 3, L, H, W)``
+    (normalised as the backbone's config says); the output is ``features (N, out_dim)``.
+    ``check_inputs`` are the real inputs of the parity check (default: a fixed random batch).
+    """
     import torch
 
-    from vadkit.backbones.efficientnet_lite import build
+    from vadkit.backbones.registry import build_backbone
 
+    if fmt not in FORMATS:
+        raise VadkitError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     require_extra("onnx")
-    net = build().eval()
-    if weights is not None:
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    net, config, sha = build_backbone(name, weights, random_init=random_init)
+    h, w = config.input_size
+    clip = config.kind != "frame"
+    shape = (1, 3, int(config.clip_len), h, w) if clip else (1, 3, h, w)
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     onnx_path = out if fmt == "onnx" else out.with_suffix(".onnx.tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            net, (torch.randn(1, 3, 224, 224),), str(onnx_path), dynamo=False,
-            opset_version=OPSET, input_names=["images"], output_names=["features"],
-            dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+            net, (torch.randn(*shape),), str(onnx_path), dynamo=False, opset_version=OPSET,
+            input_names=["features"], output_names=["features_out"],
+            dynamic_axes={"features": {0: "batch"}, "features_out": {0: "batch"}},
         )  # fmt: skip
     if fmt == "openvino":
         try:
             _to_openvino(onnx_path, out)
         finally:
             onnx_path.unlink(missing_ok=True)
-    return out
+    doc = {"format": EXPORT_FORMAT, "backbone": name, "weights_sha256": sha,
+           "input_shape": ["batch", *shape[1:]], "out_dim": int(config.out_dim),
+           "mean": list(config.mean), "std": list(config.std)}  # fmt: skip
+    side = sidecar_path(out)
+    x = check_inputs
+    if x is None:
+        x, source = np.random.default_rng(0).normal(size=(2, *shape[1:])), "random inputs"
+    x = np.ascontiguousarray(x, np.float32)
+    from vadkit.deploy.exported import _Runtime
+
+    runtime = _Runtime(out)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    got = runtime.run(x)[0]
+    # features are unbounded: the tolerance is relative to their scale
+    diff = float(np.abs(ref - got).max() / max(1.0, float(np.abs(ref).max())))
+    parity = {"runtime": runtime.name, "source": source, "videos": len(x),
+              "max_abs_diff": diff, "tolerance": TOLERANCE, "ok": diff <= TOLERANCE,
+              "relative": True}  # fmt: skip
+    atomic_write_json(side, {**doc, "parity": parity})
+    if not parity["ok"]:
+        raise VadkitError(f"exported {out} differs from PyTorch by {diff:.2e} > {TOLERANCE:.0e}")
+    return ExportResult(out, side, name, parity)
+
+
+def backbone_inputs(video: str | Path, name: str, n: int = 4) -> np.ndarray:
+    """``n`` real inputs of backbone ``name`` from ``video`` (frames or clips, centre crop)."""
+    from vadkit.backbones.registry import get_config
+    from vadkit.extract.transforms import prepare_clips
+    from vadkit.io.video import open_video
+
+    config = get_config(name)
+    L = int(config.clip_len)
+    with open_video(video) as reader:
+        total = len(reader)
+        if total < L:
+            raise VadkitError(f"{video}: {total} frames, the backbone needs clips of {L}")
+        starts = np.linspace(0, total - L, n).astype(int)
+        clips = [prepare_clips(reader.get_frames(range(s, s + L)), config)[0] for s in starts]
+    x = np.stack([c.numpy() for c in clips])  # (n, L, 3, h, w)
+    return x[:, 0] if config.kind == "frame" else x.transpose(0, 2, 1, 3, 4)

@@ -262,6 +262,10 @@ def load_model(path: str | Path) -> Predictor:
         )
     if not path.is_file():
         raise VadkitError(f"--model {path}: no such file or directory")
+    if path.suffix in (".onnx", ".xml"):  # vadkit export: scored with no torch import
+        from vadkit.deploy.exported import load_exported
+
+        return load_exported(path)
     if path.suffix == ".npz":
         return _load_oneclass(path.parent)
     return _load_checkpoint_model(path)
