@@ -48,3 +48,15 @@ def synth_store(synth_dataset, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("synth-store") / "store"
     return extract(synth_dataset / "videos.csv", out, "efficientnet_lite0", progress=False).store
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One torch thread for the module (training results then do not depend on the machine's
+    thread count); the previous count is restored after it."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -88,10 +88,18 @@ def test_fusion_of_motion_and_appearance_on_the_generated_layout(mini, tmp_path)
     )
     doc = run_ucsd_benchmark(mini, tmp_path, cfg, log=lambda m: None)
     rows = {r["name"]: r for r in doc["rows"]}
-    assert doc["headline"] == "object_speed" and doc["skipped_backbones"] == ["no_such_backbone"]
+    assert doc["headline"] == "fusion" and doc["skipped_backbones"] == ["no_such_backbone"]
     assert rows["appearance"]["pixel"]["videos"] == 1
     assert rows["fusion"]["micro_auc"] >= 0.9 and "appearance (no smoothing)" in rows
-    assert rows["fusion"]["note"].startswith("object_speed + appearance")
+    assert "appearance (every patch)" in rows
+    sel = doc["fusion_selection"]
+    chosen = [c for c in sel["candidates"] if c["selected"]]
+    assert len(chosen) == 1 and chosen[0]["weight"] == sel["selected"]["weight"]
+    assert set(chosen[0]["kind_auc"]) == {"fast", "foreign object"}
+    assert chosen[0]["val_auc"] == max(c["val_auc"] for c in sel["candidates"])
+    w = chosen[0]["weight"]
+    assert rows["fusion"]["note"].startswith(f"{1 - w:.1f} x object_speed + {w:.1f} x appearance")
+    assert rows["fusion"]["sigma"] == chosen[0]["sigma"]
     # the threshold is calibrated on held-out normal frames: at most ~5% of them above it
     assert all(r["heldout_far"] <= 0.05 + 1e-9 for r in doc["rows"])
 
@@ -107,7 +115,7 @@ def test_selection_reads_no_test_label(mini, tmp_path):
     shutil.copytree(mini, flipped)
     gt = flipped / "UCSDmini.m"
     gt.write_text(gt.read_text().replace("[9:20]", "[1:8]").replace("[13:24]", "[1:12]"))
-    cfg = UCSDBenchConfig(grid=(4, 4), workers=1)
+    cfg = UCSDBenchConfig(grid=(4, 4), workers=1, short_side=64)
     docs = [
         run_ucsd_benchmark(d, tmp_path / d.name, cfg, log=lambda m: None) for d in (mini, flipped)
     ]
@@ -117,6 +125,9 @@ def test_selection_reads_no_test_label(mini, tmp_path):
     assert [c["test_micro_auc"] for c in a["candidates"]] != [
         c["test_micro_auc"] for c in b["candidates"]
     ]
+    fa, fb = (d["fusion_selection"] for d in docs)  # the fusion choice too
+    assert fa["selected"] == fb["selected"]
+    assert [c["kind_auc"] for c in fa["candidates"]] == [c["kind_auc"] for c in fb["candidates"]]
 
 
 def test_cli_user_error_exits_2(tmp_path, capsys):

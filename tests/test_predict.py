@@ -22,13 +22,8 @@ GT_04 = (30, 180)  # 0-based [start, end) of the anomaly in Test004
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(torch_one_thread):
     yield
-    torch.set_num_threads(n)
 
 
 def _ped2_labels(ped2: Path, store) -> dict[str, np.ndarray]:

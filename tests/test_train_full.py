@@ -22,11 +22,8 @@ CLASSES = {"Crash": 0, "Fire": 1, "Panic": 2}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(torch_one_thread):
     yield
-    torch.set_num_threads(n)
 
 
 def _write(root: Path, n: int, rng, scenes, shift, rows, split: str, gt_normals: bool) -> Path:

@@ -23,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from vadkit.bench.ucsd_fusion import select_fusion, synthetic_sets
 from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
 from vadkit.bench.ucsd_rows import Row, appearance_row, motion_rows, store_knn_row
 from vadkit.evaluate.metrics import frame_auc_macro, frame_auc_micro, per_video_auc
+from vadkit.methods.oneclass.flow import FLOW_FEATURES
 from vadkit.methods.oneclass.fusion import fuse, smooth, threshold_at_far
 from vadkit.methods.oneclass.knn import KNNConfig
 from vadkit.methods.oneclass.motion import MotionConfig
@@ -41,7 +43,10 @@ class UCSDBenchConfig:
 
     grid: tuple[int, int] = (8, 12)  # flow cells (rows, columns)
     flow_method: str = "dis"  # or "farneback"
-    flow_resize: float = 1.0  # frames resized by this before the flow
+    flow_resize: float = 1.0  # frames resized by this before the flow (when flow_height is None)
+    # frames resized to this height before the flow, speeds in its pixels: every speed
+    # threshold is then a fraction of the frame height (240: UCSD Ped2's own height)
+    flow_height: int | None = 240
     workers: int = 2  # processes computing the flow of different videos
     sigma: float = 5.0  # temporal Gaussian smoothing of the rows not selected, frames
     heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)
@@ -55,18 +60,28 @@ class UCSDBenchConfig:
     synth_length: int = 30  # frames per segment
     synth_factors: tuple[float, float] = (1.5, 2.5)  # speed-up factor, drawn uniformly
     selection_rule: str = "one_se"  # or "max" (see vadkit.bench.ucsd_select)
-    appearance: bool = False  # patch_knn on spatial maps (+ fusion with the headline); slow
+    appearance: bool = True  # patch_knn on spatial maps, fused with object_speed (headline)
+    appearance_gate: float = 0.05  # a patch counts where its flow cell's moving share exceeds this
+    appearance_top: float = 1 / 32  # frame score: mean of this share of the largest patches
+    paste_size: float = 1.25  # synthetic foreign object side, x the selected window
+    fusion_weights: tuple[float, ...] = tuple(i / 10 for i in range(11))  # of appearance
     spatial_backbone: str = "efficientnet_lite0"
     spatial_stage: str = "stride8"
     short_side: int = 160  # frames resized to this short side for the spatial maps
     train_frame_step: int = 2  # every n-th training frame for appearance features
     store_backbones: tuple[str, ...] = ()  # knn rows on FeatureStores (slow; --full)
     pixel_downsample: int = 4  # pixel AUC on masks and maps subsampled by this
-    headline: str = "object_speed"  # the row reported as the result
+    headline: str = "fusion"  # the row reported as the result (object_speed without appearance)
     motion: MotionConfig = field(default_factory=MotionConfig)
     object_speed: ObjectSpeedConfig = field(default_factory=ObjectSpeedConfig)
     patch: PatchKNNConfig = field(default_factory=PatchKNNConfig)
     knn: KNNConfig = field(default_factory=KNNConfig)
+
+
+_FUSION_RULE = (
+    "highest mean over the synthetic kinds (fast, foreign object) of the micro frame AUC on "
+    "held-out normal training videos; test AUCs computed after the choice"
+)
 
 
 def split_training(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -109,20 +124,44 @@ def _finish_row(
     return res
 
 
-def _fusion(rows: dict[str, Row], parts: list[str]) -> Row:
-    """z-normalise each part with its raw held-out normal scores, then sum."""
-    stats = {}
-    for p in parts:
-        h = np.concatenate(list(rows[p].heldout.values()))
-        stats[p] = (float(h.mean()), float(h.std()))
-    held_ids = list(rows[parts[0]].heldout)
-    return Row(
+def _fusion(obj: Row, app: Row, chosen: dict[str, Any]) -> Row:
+    """``(1 - w) z(object_speed) + w z(appearance)`` with the selected weight and sigma."""
+    w, stats = chosen["weight"], chosen["stats"]
+    weights = {"object_speed": 1 - w, "appearance": w}
+
+    def f(o: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return fuse({"object_speed": o, "appearance": a}, stats, weights)
+
+    row = Row(
         name="fusion",
         kind="learned",
-        note=" + ".join(parts) + ", each z-normalised on held-out normal videos",
-        test={v: fuse({p: rows[p].test[v] for p in parts}, stats) for v in rows[parts[0]].test},
-        heldout={v: fuse({p: rows[p].heldout[v] for p in parts}, stats) for v in held_ids},
+        note=f"{1 - w:.1f} x object_speed + {w:.1f} x appearance, z-normalised on held-out "
+        f"normal videos; weight and sigma {chosen['sigma']:g} chosen on synthetic anomalies",
+        test={v: f(obj.test[v], app.test[v]) for v in obj.test},
+        heldout={v: f(obj.heldout[v], app.heldout[v]) for v in obj.heldout},
+        sigma=chosen["sigma"],
     )
+    row.extra.update(weights=weights, stats=stats)
+    return row
+
+
+def _report_fusion_test_aucs(
+    obj: Row, app: Row, table: list[dict[str, Any]], layout: UCSDLayout
+) -> None:
+    for r in table:
+        chosen = {"weight": r["weight"], "sigma": r["sigma"], "stats": {}}
+        chosen["stats"] = {
+            "object_speed": _mean_std(obj.heldout),
+            "appearance": _mean_std(app.heldout),
+        }
+        row = _fusion(obj, app, chosen)
+        test = {v: smooth(x, r["sigma"]) for v, x in row.test.items()}
+        r["test_micro_auc"] = frame_auc_micro({v: layout.labels[v] for v in test}, test)
+
+
+def _mean_std(x: dict[str, np.ndarray]) -> tuple[float, float]:
+    a = np.concatenate(list(x.values()))
+    return float(a.mean()), max(float(a.std()), 1e-12)
 
 
 def run_ucsd_benchmark(
@@ -155,10 +194,24 @@ def run_ucsd_benchmark(
     t = time.perf_counter()
     rows += motion_rows(layout, fit_ids, held_ids, config, out / "cache", log)
     timings["motion"] = time.perf_counter() - t
+    fusion_sel: dict[str, Any] | None = None
     if config.appearance:
         t = time.perf_counter()
-        rows.append(appearance_row(layout, fit_ids, held_ids, config, out / "cache", log))
+        obj = rows[-1]
+        share = FLOW_FEATURES.index("moving_share")
+        moving = {k: f["cells"][..., share] for k, f in obj.extra["flow"].items()}
+        app = appearance_row(layout, fit_ids, held_ids, config, out / "cache", log, moving)
+        rows += app
         timings["appearance"] = time.perf_counter() - t
+        t = time.perf_counter()
+        sets = synthetic_sets(layout, held_ids, config, out / "cache", obj, app[0], log)
+        chosen, table = select_fusion(
+            sets, obj.heldout, app[0].heldout, config.fusion_weights, config.select_sigmas
+        )
+        rows.append(_fusion(obj, app[0], chosen))
+        fusion_sel = {"rule": _FUSION_RULE, "selected": chosen, "candidates": table}
+        _report_fusion_test_aucs(obj, app[0], table, layout)  # after the choice; reported only
+        timings["fusion_selection"] = time.perf_counter() - t
     skipped: list[str] = []
     known = set(list_backbones())
     for bb in config.store_backbones:
@@ -170,9 +223,6 @@ def run_ucsd_benchmark(
         timings[f"store_{bb}"] = time.perf_counter() - t
 
     by_name = {r.name: r for r in rows}
-    if "object_speed" in by_name and "appearance" in by_name:
-        by_name["fusion"] = _fusion(by_name, ["object_speed", "appearance"])
-        by_name["fusion"].sigma = by_name["object_speed"].sigma
     state: dict[str, np.ndarray] = {}
     results = []
     for name, row in by_name.items():
@@ -217,6 +267,7 @@ def run_ucsd_benchmark(
             "window_fraction": config.windows[sel["selected"].window],
             "candidates": sel["selection"],
         },
+        "fusion_selection": fusion_sel,
         "timings_s": timings,
         "cpu_s": cpu,
     }

@@ -38,7 +38,13 @@ def _job(args: tuple[str, dict[str, Any], dict[int, float] | None, str]) -> str:
     cv2.setNumThreads(1)
     frames = (f for _, f in FrameFolderReader(Path(folder)).iter_frames(0, None, 1))
     ff = flow_features(
-        frames, tuple(rec["grid"]), rec["method"], rec["resize"], rec["windows"], speedup
+        frames,
+        tuple(rec["grid"]),
+        rec["method"],
+        rec["resize"],
+        rec["windows"],
+        speedup,
+        rec.get("height"),
     )
     arrays = {k: v for k, v in vars(ff).items() if v is not None}
     buf = io.BytesIO()
@@ -79,6 +85,7 @@ def dataset_flow(
         "grid": list(config.grid),
         "method": config.flow_method,
         "resize": config.flow_resize,
+        "height": config.flow_height,
         "windows": [float(w) for w in config.windows],
         "synth": [config.synth_share, config.synth_length, list(config.synth_factors)],
         "seed": config.seed,

@@ -167,7 +167,7 @@ def motion_rows(
         layout, lambda v, size: obj.score_maps(peaks[f"test/{v}"], size), config.pixel_downsample
     )
     obj.calibrate_scores(np.concatenate(list(sel.heldout.values())), config.false_alarm_rate)
-    sel.extra.update(selected=best, selection=table, scorer=obj)
+    sel.extra.update(selected=best, selection=table, scorer=obj, flow=flow, window=frac)
     # the test AUC of every candidate, computed only now that the choice is made (reported,
     # labelled as such; never fed back)
     report_test_aucs(
@@ -189,14 +189,30 @@ def _frac(x: float) -> str:
 
 
 def appearance_row(
-    layout: UCSDLayout, fit_ids: list[str], held_ids: list[str], config: Any, cache: Path, log: Log
-) -> Row:
-    """``patch_knn`` on spatial maps of a frame backbone (training frames every n-th)."""
-    from vadkit.methods.oneclass.patch_knn import PatchKNNScorer
+    layout: UCSDLayout,
+    fit_ids: list[str],
+    held_ids: list[str],
+    config: Any,
+    cache: Path,
+    log: Log,
+    moving: dict[str, np.ndarray],
+) -> list[Row]:
+    """``patch_knn`` on spatial maps of a frame backbone (training frames every n-th): the
+    ``appearance`` row counts only patches where something moves (``moving``: ``"split/id"``
+    -> ``(n, rows, cols)`` moving share of the flow cells), the ablation row every patch.
+    ``rows[0].extra`` keeps the fitted scorer and the encoder for synthetic anomalies."""
+    from vadkit.methods.oneclass.patch_knn import PatchKNNScorer, moving_frame_scores
     from vadkit.methods.oneclass.spatial import SpatialEncoder
 
     d = cache / f"maps-{config.spatial_backbone}-{config.spatial_stage}-s{config.short_side}"
     enc: list[SpatialEncoder] = []
+
+    def encoder() -> SpatialEncoder:  # built once, only when a map is not cached
+        if not enc:
+            enc.append(
+                SpatialEncoder(config.spatial_backbone, config.spatial_stage, config.short_side)
+            )
+        return enc[0]
 
     def maps(split: str, vid: str, folder: Path, step: int) -> np.ndarray:
         n = len(
@@ -206,11 +222,7 @@ def appearance_row(
         )
 
         def make() -> np.ndarray:
-            if not enc:
-                enc.append(
-                    SpatialEncoder(config.spatial_backbone, config.spatial_stage, config.short_side)
-                )
-            return enc[0](_frames(folder, step)).astype(np.float16)
+            return encoder()(_frames(folder, step)).astype(np.float16)
 
         return _cached(d / f"{split}-step{step}-{vid}.npy", n, make).astype(np.float32)
 
@@ -219,20 +231,38 @@ def appearance_row(
     scorer = PatchKNNScorer(config.patch).fit(np.concatenate(list(train.values())))
     test_maps = {v: maps("test", v, p, 1) for v, p in layout.test.items()}
     log(f"appearance maps: {len(train)} fit + {len(test_maps)} test videos ({d})")
-    patches = {v: scorer.patch_scores(m) for v, m in test_maps.items()}  # once, for both uses
+    patches = {v: scorer.patch_scores(m) for v, m in test_maps.items()}  # once, for all uses
+    held = {v: scorer.patch_scores(maps("train", v, layout.train[v], 1)) for v in held_ids}
+
+    def gated(split: str, vid: str, p: np.ndarray) -> np.ndarray:
+        return moving_frame_scores(
+            p, moving[f"{split}/{vid}"], config.appearance_gate, config.appearance_top
+        )
+
     row = Row(
         name="appearance",
         kind="learned",
-        note=f"patch_knn on {config.spatial_backbone} {config.spatial_stage} maps",
-        test={v: p.reshape(len(p), -1).max(axis=1) for v, p in patches.items()},
-        heldout={v: scorer.score(maps("train", v, layout.train[v], 1)) for v in held_ids},
+        note=f"patch_knn on {config.spatial_backbone} {config.spatial_stage} maps where "
+        f"something moves (cell moving share > {config.appearance_gate:g}, mean of the top "
+        f"{_frac(config.appearance_top)} of patches)",
+        test={v: gated("test", v, p) for v, p in patches.items()},
+        heldout={v: gated("train", v, p) for v, p in held.items()},
     )
     row.pixel = pixel_metrics(
         layout,
         lambda v, size: scorer.maps_from_patch_scores(patches[v], size),
         config.pixel_downsample,
     )
-    return row
+
+    row.extra.update(scorer=scorer, encoder=encoder)
+    every = Row(
+        name="appearance (every patch)",
+        kind="learned ablation",
+        note="the largest patch_knn distance of the frame, moving or not",
+        test={v: p.reshape(len(p), -1).max(axis=1) for v, p in patches.items()},
+        heldout={v: p.reshape(len(p), -1).max(axis=1) for v, p in held.items()},
+    )
+    return [row, every]
 
 
 def store_knn_row(

@@ -52,13 +52,14 @@ Example:
 @click.option(
     "--full",
     is_flag=True,
-    help="Also the slow rows: appearance (patch_knn), fusion, and knn on FeatureStores of "
-    "efficientnet_lite0 and i3d_kinetics400 (minutes more; see docs/benchmarks.md).",
+    help="Also the slow rows: knn on FeatureStores of efficientnet_lite0 and i3d_kinetics400 "
+    "(minutes more; see docs/benchmarks.md).",
 )
 @click.option(
     "--appearance/--no-appearance",
     default=None,
-    help="patch_knn on EfficientNet maps and its fusion row (default: on with --full).",
+    help="patch_knn on EfficientNet maps where something moves, fused with object_speed as "
+    "the headline (default: on; off: object_speed is the headline).",
 )
 @click.option(
     "--store-rows/--no-store-rows",
@@ -98,7 +99,7 @@ def ucsd(
         workers=workers,
         sigma=sigma,
         false_alarm_rate=far,
-        appearance=full if appearance is None else appearance,
+        appearance=True if appearance is None else appearance,
         store_backbones=("efficientnet_lite0", "i3d_kinetics400")
         if (full if store_rows is None else store_rows)
         else (),

@@ -6,7 +6,8 @@
 """
 
 from vadkit.deploy.events import Event, find_events, threshold_at_far
-from vadkit.deploy.model import FeatureSpec, Predictor, load_model
+from vadkit.deploy.loading import load_model
+from vadkit.deploy.model import FeatureSpec, Predictor
 from vadkit.deploy.predict import Prediction, predict_video
 
 __all__ = [

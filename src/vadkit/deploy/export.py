@@ -276,7 +276,7 @@ def export_run(
     check_videos: int = 3,
 ) -> ExportResult:
     """Export a run directory's (or checkpoint's) head and check it on real features."""
-    from vadkit.deploy.model import load_model
+    from vadkit.deploy.loading import load_model
 
     predictor = load_model(model_path)
     if predictor.kind == "one-class":

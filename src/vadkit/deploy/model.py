@@ -1,4 +1,4 @@
-"""A trained model ready for new footage: :func:`load_model` -> :class:`Predictor`.
+"""A trained model ready for new footage: :func:`load_run_model` -> :class:`Predictor`.
 
 Three kinds of model files, one interface:
 
@@ -26,7 +26,7 @@ import numpy as np
 from vadkit.errors import VadkitError
 from vadkit.io.store import StoreInfo
 
-__all__ = ["FALLBACK_THRESHOLD", "FeatureSpec", "Predictor", "SnippetScores", "load_model"]
+__all__ = ["FALLBACK_THRESHOLD", "FeatureSpec", "Predictor", "SnippetScores", "load_run_model"]
 
 #: used (with a warning) when a run directory predates threshold calibration
 FALLBACK_THRESHOLD = 0.5
@@ -249,8 +249,9 @@ def _load_oneclass(run_dir: Path) -> Predictor:
                      _read_thresholds(run_dir))  # fmt: skip
 
 
-def load_model(path: str | Path) -> Predictor:
-    """A :class:`Predictor` from a run directory, a ``checkpoint.pt`` or a one-class run dir."""
+def load_run_model(path: str | Path) -> Predictor:
+    """A :class:`Predictor` from a run directory, a ``checkpoint.pt`` or a one-class run dir
+    (exported ``.onnx`` / ``.xml`` files: :func:`vadkit.deploy.loading.load_model`)."""
     path = Path(path)
     if path.is_dir():
         if (path / "checkpoint.pt").is_file():
@@ -262,10 +263,6 @@ def load_model(path: str | Path) -> Predictor:
         )
     if not path.is_file():
         raise VadkitError(f"--model {path}: no such file or directory")
-    if path.suffix in (".onnx", ".xml"):  # vadkit export: scored with no torch import
-        from vadkit.deploy.exported import load_exported
-
-        return load_exported(path)
     if path.suffix == ".npz":
         return _load_oneclass(path.parent)
     return _load_checkpoint_model(path)

@@ -186,6 +186,7 @@ def flow_features(
     resize: float = 1.0,
     windows: Iterable[float] = (1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4),
     speedup: Mapping[int, float] | None = None,
+    height: int | None = None,
 ) -> FlowFeatures:
     """Flow of one video summarised per cell: statistics, window peaks, synthetic anomalies.
 
@@ -200,6 +201,10 @@ def flow_features(
     speedup : frame index (>= 1) -> factor: in those frames the largest moving region's
         flow is multiplied by the factor (:func:`speed_up_largest_object`) for the
         ``synth_*`` arrays. Frame 0 copies frame 1, as for the real features.
+    height : if given, frames are resized to this height (aspect kept; ``resize`` is
+        ignored) and speeds are in pixels per frame *of that height*: a canonical frame, so
+        every speed threshold is a fixed fraction of the frame height whatever the camera's
+        resolution.
 
     Returns
     -------
@@ -214,24 +219,30 @@ def flow_features(
     fractions = tuple(windows)
     flow_fn = _flow_fn(method)
     cells, peaks, s_cells, s_peaks, s_lab = [], [], [], [], []
+    if height is not None and height < 8:
+        raise VadkitError(f"flow: canonical height must be >= 8 pixels, got {height}")
     prev, px, t = None, [], 0
+    unit = resize  # speeds are divided by this: pixels of the original frame
     for frame in frames:
         g = _gray(frame)
+        if height is not None and prev is None:
+            resize, unit = height / g.shape[0], 1.0  # pixels of the canonical frame
         if resize != 1.0:
-            g = cv2.resize(g, None, fx=resize, fy=resize, interpolation=cv2.INTER_AREA)
+            interp = cv2.INTER_AREA if resize < 1 else cv2.INTER_LINEAR
+            g = cv2.resize(g, None, fx=resize, fy=resize, interpolation=interp)
         if prev is None:
             px = _window_px(fractions, g.shape[0])
         else:
             flow = flow_fn(prev, g)
-            cells.append(_cell_features(flow, grid, resize))
-            peaks.append(window_peaks(np.sqrt((flow**2).sum(-1)) / resize, grid, px))
+            cells.append(_cell_features(flow, grid, unit))
+            peaks.append(window_peaks(np.sqrt((flow**2).sum(-1)) / unit, grid, px))
             if speedup is not None:
                 changed = False
                 if t in speedup:
-                    flow, changed = speed_up_largest_object(flow, speedup[t], _MOVING * resize)
+                    flow, changed = speed_up_largest_object(flow, speedup[t], _MOVING * unit)
                 if changed:
-                    s_cells.append(_cell_features(flow, grid, resize))
-                    s_peaks.append(window_peaks(np.sqrt((flow**2).sum(-1)) / resize, grid, px))
+                    s_cells.append(_cell_features(flow, grid, unit))
+                    s_peaks.append(window_peaks(np.sqrt((flow**2).sum(-1)) / unit, grid, px))
                 else:
                     s_cells.append(cells[-1])
                     s_peaks.append(peaks[-1])

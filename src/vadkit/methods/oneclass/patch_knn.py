@@ -17,7 +17,7 @@ from vadkit.errors import VadkitError
 from vadkit.methods.oneclass.base import OneClassScorer
 from vadkit.methods.oneclass.knn import kcenter_greedy, knn_distances
 
-__all__ = ["PatchKNNConfig", "PatchKNNScorer"]
+__all__ = ["PatchKNNConfig", "PatchKNNScorer", "moving_frame_scores"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,33 @@ class PatchKNNScorer(OneClassScorer):
             s = self.config.map_sigma
             out[i] = cv2.GaussianBlur(up, (0, 0), s) if s > 0 else up
         return out
+
+
+def moving_frame_scores(
+    patch_scores: np.ndarray,
+    moving_share: np.ndarray,
+    gate: float = 0.05,
+    top_fraction: float = 1 / 32,
+) -> np.ndarray:
+    """Frame scores from patch distances where something moves: ``(N, h, w)`` -> ``(N,)``.
+
+    A patch counts only when the flow cell under it (``moving_share`` ``(N, rows, cols)``,
+    the share of moving pixels per cell, resized to the map) moves above ``gate``; the frame
+    score is the mean of the ``top_fraction`` largest counted patch distances (an object is
+    several patches; static background that changes with light or compression is not an
+    event). Both settings are fractions, so they carry over frame sizes.
+    """
+    import cv2
+
+    p = np.asarray(patch_scores, np.float32)
+    m = np.asarray(moving_share, np.float32)
+    if p.ndim != 3 or m.ndim != 3 or len(p) != len(m):
+        raise VadkitError(
+            f"moving_frame_scores: need (N, h, w) patch scores and (N, rows, cols) moving "
+            f"shares of the same N frames, got {p.shape} and {m.shape}"
+        )
+    n, h, w = p.shape
+    up = np.stack([cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in m])
+    gated = np.where(up > gate, p, 0.0).reshape(n, -1)
+    k = max(1, round(top_fraction * h * w))
+    return np.sort(gated, axis=1)[:, -k:].mean(axis=1)

@@ -1,0 +1,121 @@
+"""Synthetic *slow* anomalies for label-free model selection: a foreign object pasted into
+normal frames and moved at the scene's own walking speed.
+
+The speed-up anomalies of :func:`vadkit.methods.oneclass.flow.speed_up_largest_object` only
+reward a scorer that sees speed. Anomalies of real scenes are often slow (a cart, a
+wheelchair, a skateboarder at walking pace): only appearance tells them. Here each
+segment of a schedule gets one object: a textured blob (smooth random noise in a random
+colour, soft-edged) of side ``size`` pixels, entering at a random point and moving in a
+straight line at ``speed`` pixels per frame (bouncing off the frame edges). ``speed`` and
+``size`` come from the scene (the normal object speed and the object-sized window chosen
+on the same held-out videos), never from a constant in pixels, so the anomaly scales with
+the camera. A frame is a positive when the object is in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vadkit.errors import VadkitError
+
+__all__ = ["paste_moving_objects", "segments_of"]
+
+
+def segments_of(schedule: Sequence[int] | dict[int, float]) -> list[tuple[int, int]]:
+    """Frame indices -> maximal runs of consecutive frames, ``[(start, stop), ...]``."""
+    idx = sorted(schedule)
+    out: list[tuple[int, int]] = []
+    for t in idx:
+        if out and t == out[-1][1]:
+            out[-1] = (out[-1][0], t + 1)
+        else:
+            out.append((t, t + 1))
+    return out
+
+
+def _texture(
+    size: int, frame: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(size, size, 3)`` float32 RGB texture and ``(size, size)`` alpha in [0, 1].
+
+    The texture has the frame's own colour statistics (per-channel mean and standard
+    deviation, so a gray camera gets a gray object): an object lit by the scene's light and
+    seen by its camera, told apart by its pattern and shape, not by an impossible colour.
+    """
+    import cv2
+
+    coarse = rng.standard_normal((max(2, size // 6), max(2, size // 6), 3)).astype(np.float32)
+    rgb = frame.reshape(-1, frame.shape[-1]).astype(np.float32) if frame.ndim == 3 else None
+    if rgb is None or np.allclose(rgb[:, 0], rgb[:, 1:].T):  # gray: one channel for all
+        coarse[..., 1:] = coarse[..., :1]
+    tex = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    flat = frame.reshape(-1, frame.shape[-1] if frame.ndim == 3 else 1).astype(np.float32)
+    mean, std = flat.mean(axis=0)[:3], np.maximum(flat.std(axis=0)[:3], 8.0)
+    tex = tex / max(float(tex.std()), 1e-6)
+    shift = rng.uniform(-1, 1)  # brighter or darker than the average by up to one std
+    tex = np.clip(mean + std * (shift + tex), 0, 255)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    c = (size - 1) / 2
+    r = np.sqrt((yy - c) ** 2 + (xx - c) ** 2) / max(c, 1.0)
+    alpha = np.clip((1.0 - r) * 4.0, 0.0, 1.0)  # a disc with a soft rim
+    return tex, alpha
+
+
+def paste_moving_objects(
+    frames: Sequence[np.ndarray],
+    segments: Sequence[tuple[int, int]],
+    size: int,
+    speed: float,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Copies of ``frames`` with one foreign object moving through each segment.
+
+    Parameters
+    ----------
+    frames : ``(H, W)`` gray or ``(H, W, 3)`` RGB uint8 frames of one normal video.
+    segments : ``[(start, stop), ...]`` frame ranges, one object each.
+    size : object side in pixels (>= 4).
+    speed : pixels per frame (> 0).
+    rng : seeded generator (texture, entry point, direction).
+
+    Returns
+    -------
+    (frames, labels) : the new frames (RGB when any frame was modified, the input's layout
+        otherwise) and ``(n,)`` int8 labels, 1 where an object is in the frame.
+    """
+    if size < 4 or not speed > 0:
+        raise VadkitError(f"synthetic object: need size >= 4 px and speed > 0, got {size}, {speed}")
+    out = [np.asarray(f) for f in frames]
+    labels = np.zeros(len(out), np.int8)
+    if not out:
+        return out, labels
+    h, w = out[0].shape[:2]
+    size = int(min(size, h - 1, w - 1))
+    for start, stop in segments:
+        start, stop = max(0, start), min(len(out), stop)
+        if stop <= start:
+            continue
+        tex, alpha = _texture(size, out[start], rng)
+        pos = np.array([rng.uniform(0, h - size), rng.uniform(0, w - size)])
+        ang = rng.uniform(0, 2 * np.pi)
+        vel = speed * np.array([np.sin(ang), np.cos(ang)])
+        for t in range(start, stop):
+            f = out[t]
+            rgb = np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f[..., :3]
+            rgb = rgb.astype(np.float32)
+            y, x = int(round(pos[0])), int(round(pos[1]))
+            win = rgb[y : y + size, x : x + size]
+            a = alpha[..., None]
+            win[:] = a * tex + (1 - a) * win
+            out[t] = np.clip(rgb, 0, 255).astype(np.uint8)
+            labels[t] = 1
+            pos += vel
+            for d, lim in ((0, h - size), (1, w - size)):  # bounce off the edges
+                if pos[d] < 0 or pos[d] > lim:
+                    vel[d] = -vel[d]
+                    pos[d] = min(max(pos[d], 0.0), float(lim))
+    if labels.any():  # one layout for the whole video (flow and maps read RGB or gray)
+        out = [np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f for f in out]
+    return out, labels

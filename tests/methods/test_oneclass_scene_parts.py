@@ -1,0 +1,110 @@
+"""Slow synthetic anomalies, motion-gated appearance scores and the fusion choice."""
+
+import numpy as np
+import pytest
+
+from vadkit.bench.ucsd_fusion import select_fusion
+from vadkit.errors import VadkitError
+from vadkit.methods.oneclass.patch_knn import moving_frame_scores
+from vadkit.methods.oneclass.synthetic import paste_moving_objects, segments_of
+
+
+def test_segments_of_runs():
+    assert segments_of({3: 1.0, 4: 1.0, 5: 1.0, 9: 2.0}) == [(3, 6), (9, 10)]
+    assert segments_of([]) == []
+
+
+def _centroid(diff: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(diff)
+    return np.array([ys.mean(), xs.mean()])
+
+
+def test_pasted_object_moves_at_the_given_speed_only_in_its_segment():
+    frames = [np.full((60, 80), 100, np.uint8) for _ in range(10)]
+    out, labels = paste_moving_objects(
+        frames, [(2, 6)], size=12, speed=3.0, rng=np.random.default_rng(0)
+    )
+    assert labels.tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0, 0]
+    assert all(f.shape == (60, 80, 3) for f in out)  # one layout for the whole video
+    for t in (0, 1, 6, 9):
+        assert (out[t] == 100).all()
+    diffs = [np.abs(out[t][..., 0].astype(int) - 100) > 0 for t in range(2, 6)]
+    assert all(d.any() for d in diffs)
+    assert all((out[t][..., 0] == out[t][..., 1]).all() for t in range(10))  # gray stays gray
+    steps = [
+        np.linalg.norm(_centroid(b) - _centroid(a))
+        for a, b in zip(diffs[:-1], diffs[1:], strict=True)
+    ]
+    assert np.allclose(steps, 3.0, atol=1.0)  # rounding to whole pixels; no edge in the way
+    assert max(d.sum() for d in diffs) <= 12 * 12
+
+
+def test_pasted_object_takes_the_frame_colour_statistics():
+    rng = np.random.default_rng(1)
+    frame = np.zeros((64, 64, 3), np.uint8)
+    frame[..., 0] = rng.integers(180, 220, (64, 64))  # red scene, no green or blue light
+    out, _ = paste_moving_objects([frame] * 3, [(0, 3)], 16, 1.0, np.random.default_rng(2))
+    changed = (out[1] != frame).any(axis=-1)
+    assert changed.any()
+    # green and blue channels: mean 0, std 0 (floored at 8 levels) -> at most a few std
+    assert out[1][changed][:, 1:].mean() < 20 and out[1][changed][:, 0].mean() > 120
+
+
+def test_pasted_object_rejects_bad_sizes():
+    with pytest.raises(VadkitError, match="size >= 4"):
+        paste_moving_objects(
+            [np.zeros((9, 9), np.uint8)], [(0, 1)], 2, 1.0, np.random.default_rng()
+        )
+
+
+def test_moving_frame_scores_by_hand():
+    # 2 frames, 2x2 patches, one flow cell per quarter (moving share already per patch)
+    p = np.array([[[1.0, 5.0], [2.0, 9.0]], [[4.0, 3.0], [8.0, 7.0]]])
+    m = np.array([[[0.5, 0.0], [0.5, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    # frame 0: patches 1 and 2 move; top 2 of 4 (top_fraction 1/2) = mean(2, 1) = 1.5
+    # frame 1: nothing moves: 0
+    got = moving_frame_scores(p, m, gate=0.05, top_fraction=0.5)
+    assert np.allclose(got, [1.5, 0.0])
+    assert np.allclose(moving_frame_scores(p, m, gate=0.05, top_fraction=0.25), [2.0, 0.0])
+    with pytest.raises(VadkitError, match="same N"):
+        moving_frame_scores(p, m[:1])
+
+
+def _sets(seed: int = 0):
+    """'fast' seen only by the first part, 'foreign object' only by the second."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(100), np.ones(30), np.zeros(70)].astype(np.int8)
+    fast_o = rng.normal(size=200) + 3 * y
+    fast_a = rng.normal(size=200)
+    for_o = rng.normal(size=200)
+    for_a = rng.normal(size=200) + 3 * y
+    clean = {"h": rng.normal(size=500)}
+    return {"fast": {"v": (fast_o, fast_a, y)}, "foreign object": {"v": (for_o, for_a, y)}}, clean
+
+
+def test_select_fusion_needs_both_parts_when_each_kind_needs_one():
+    sets, clean = _sets()
+    chosen, table = select_fusion(sets, clean, clean, [0.0, 0.5, 1.0], [0.0])
+    assert len(table) == 3 and sum(r["selected"] for r in table) == 1
+    by_w = {r["weight"]: r for r in table}
+    assert by_w[0.0]["kind_auc"]["foreign object"] < 0.65  # motion alone misses it
+    assert by_w[1.0]["kind_auc"]["fast"] < 0.65  # appearance alone misses it
+    assert chosen["weight"] == 0.5 and chosen["val_auc"] == by_w[0.5]["val_auc"]
+    assert set(chosen["stats"]) == {"object_speed", "appearance"}
+
+
+def test_select_fusion_drops_a_part_that_sees_nothing():
+    sets, clean = _sets()
+    o_f, _, y = sets["foreign object"]["v"]
+    sets["foreign object"]["v"] = (o_f + 3 * y, np.random.default_rng(5).normal(size=len(y)), y)
+    sets["fast"]["v"] = (sets["fast"]["v"][0], np.random.default_rng(6).normal(size=len(y)), y)
+    chosen, _ = select_fusion(sets, clean, clean, [0.0, 0.5, 1.0], [0.0, 2.0])
+    assert chosen["weight"] == 0.0
+
+
+def test_select_fusion_without_synthetic_positives_is_an_error():
+    sets, clean = _sets()
+    o, a, y = sets["fast"]["v"]
+    sets["fast"]["v"] = (o, a, np.zeros_like(y))
+    with pytest.raises(VadkitError, match="no synthetic 'fast'"):
+        select_fusion(sets, clean, clean, [0.5], [0.0])
