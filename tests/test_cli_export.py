@@ -90,7 +90,7 @@ def test_cli_export_writes_model_and_recorded_parity(fmt, name, run_dir, tmp_pat
 
 # ------------------------------------------------- predict with no PyTorch on the scoring path
 
-BLOCK_TORCH = '''
+BLOCK_TORCH = """
 import sys
 class _NoTorch:
     def find_spec(self, name, path=None, target=None):
@@ -98,7 +98,7 @@ class _NoTorch:
             sys.stderr.write(f"TORCH IMPORT ATTEMPTED: {name}\\n")
             raise ImportError(f"torch is blocked in this test: {name}")
 sys.meta_path.insert(0, _NoTorch())
-'''
+"""
 
 
 @pytest.fixture(scope="module")
