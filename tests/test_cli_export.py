@@ -107,8 +107,10 @@ def exported(run_dir, tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("exported")
     export_run(run_dir, root / "model.onnx", "onnx")
+    export_run(run_dir, root / "model.xml", "openvino")
     export_backbone("efficientnet_lite0", root / "effnet.onnx", "onnx")
-    return {"model": root / "model.onnx", "backbone": root / "effnet.onnx"}
+    return {"model": root / "model.onnx", "model_xml": root / "model.xml",
+            "backbone": root / "effnet.onnx"}  # fmt: skip
 
 
 def test_numpy_resize_gives_torch_uint8_bytes(ped2):
@@ -156,7 +158,7 @@ def test_predict_exported_model_imports_no_torch(exported, run_dir, ped2, tmp_pa
     import subprocess
     import sys
 
-    from vadkit.deploy import load_model, predict_video
+    from vadkit.deploy import find_events, load_model, predict_video
 
     block = tmp_path / "block"
     block.mkdir()
@@ -167,19 +169,91 @@ def test_predict_exported_model_imports_no_torch(exported, run_dir, ped2, tmp_pa
                            text=True)  # fmt: skip
     assert probe.returncode != 0 and "TORCH IMPORT ATTEMPTED" in probe.stderr  # blocker works
     folder = ped2 / "testing" / "frames" / TEST_VIDEO
+    ref = predict_video(load_model(run_dir), folder, fps=10.0)  # PyTorch: extract + head
+    assert np.ptp(ref.frame_scores) > 1e-3  # a curve, not a constant
+    # the exported model carries the run's calibrated threshold ...
+    assert load_model(exported["model"]).threshold == pytest.approx(ref.threshold)
+    # ... which finds no event on this briefly trained run; so that events are compared, the
+    # threshold is put in the widest gap of the middle half of the PyTorch scores (> 1e-4
+    # from every score, so a 1e-4 score difference cannot move an event boundary)
+    s = np.unique(ref.frame_scores)
+    mid = s[len(s) // 4 : 3 * len(s) // 4 + 1]
+    i = int(np.argmax(np.diff(mid)))
+    assert mid[i + 1] - mid[i] > 2e-4
+    thr = float((mid[i] + mid[i + 1]) / 2)
+    ref_events = find_events(ref.frame_scores, thr, fps=10.0)
+    assert len(ref_events) >= 1
     out = tmp_path / "pred"
     cmd = [sys.executable, "-m", "vadkit.cli", "predict", str(folder), "--model",
            str(exported["model"]), "--backbone-model", str(exported["backbone"]),
-           "--out", str(out), "--fps", "10"]  # fmt: skip
+           "--out", str(out), "--fps", "10", "--threshold", repr(thr)]  # fmt: skip
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     print(res.stdout, res.stderr)
     assert res.returncode == 0, res.stderr
     assert "TORCH IMPORT ATTEMPTED" not in res.stderr
     got = json.loads((out / f"{TEST_VIDEO}.frames.json").read_text())
-    ref = predict_video(load_model(run_dir), folder, fps=10.0)  # PyTorch: extract + head
     assert len(got["frame_scores"]) == ref.n_frames == 180
     diff = np.abs(np.asarray(got["frame_scores"]) - ref.frame_scores).max()
     print(f"torch-free predict vs PyTorch predict: max |frame score diff| {diff:.2e}")
     assert diff < 1e-4
-    assert np.ptp(ref.frame_scores) > 1e-3  # a curve, not a constant
-    assert got["settings"]["threshold"] == pytest.approx(ref.threshold)
+    assert got["settings"]["threshold"] == thr
+    # the same events: frame spans and peaks
+    events = json.loads((out / f"{TEST_VIDEO}.events.json").read_text())["events"]
+    assert [(e["start_frame"], e["end_frame"]) for e in events] == [
+        (e.start_frame, e.end_frame) for e in ref_events
+    ]
+    for e, r in zip(events, ref_events, strict=True):
+        assert e["peak_score"] == pytest.approx(r.peak_score, abs=1e-4)
+
+
+# ------------------------------------------------------ missing runtimes, unexportable runs
+
+
+@pytest.mark.parametrize(("hidden", "key"), [("onnxruntime", "model"), ("openvino", "model_xml")])
+def test_missing_runtime_is_one_line_error_naming_the_extra(
+    hidden, key, exported, ped2, tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from vadkit.cli.main import main
+
+    monkeypatch.setitem(sys.modules, hidden, None)  # `import hidden` now raises ImportError
+    folder = ped2 / "testing" / "frames" / TEST_VIDEO
+    code = main(["predict", str(folder), "--model", str(exported[key]), "--backbone-model",
+                 str(exported["backbone"]), "--out", str(tmp_path / "p")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == (
+        f'vadkit: error: {hidden} is not installed; pip install "vadkit[export]" '
+        "(onnx, onnxruntime, openvino)"
+    )
+
+
+def test_export_without_onnx_names_the_extra(run_dir, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from vadkit.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    code = main(["export", str(run_dir), "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert 'onnx is not installed; pip install "vadkit[export]"' in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_of_one_class_run_says_why_in_one_line(run_dir, tmp_path, capsys):
+    """A kNN run (fitted on the generated normal training videos) has no exported head."""
+    from vadkit.cli.main import main
+    from vadkit.deploy.oneclass_run import train_oneclass_run
+
+    knn = tmp_path / "knn"
+    train_oneclass_run(run_dir.parent / "train", knn, scorer="knn")
+    code = main(["export", str(knn), "--out", str(tmp_path / "k.onnx")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == (
+        f"vadkit: error: {knn}: method 'knn' has no exportable head (it is a "
+        "nearest-neighbour search over a stored memory bank, numpy already)"
+    )
+    assert not (tmp_path / "k.onnx").exists()

@@ -19,9 +19,10 @@ window     aed_t                ``windows (N, L, D) -> frame scores (N, L*f), cl
                                 max-merged
 =========  ===================  ==========================================================
 
-One-class scorers are not exported: ``knn`` / ``patch_knn`` are a nearest-neighbour search
-over a stored memory bank (numpy already, no torch on their scoring path), ``motion`` /
-``object_speed`` need optical flow, which is not a feature-store input.
+One-class scorers are not exported (:data:`NOT_EXPORTED` says why, one line each): ``knn`` /
+``patch_knn`` are a nearest-neighbour search over a stored memory bank (numpy already, no
+torch on their scoring path), ``motion`` / ``object_speed`` need optical flow, which is not a
+feature-store input, and the ``autoencoder``'s network is not an exported graph yet.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from vadkit.deploy.exported import require_extra
 from vadkit.errors import VadkitError
 from vadkit.io.atomic import atomic_write_json
 
@@ -42,11 +44,13 @@ __all__ = [
     "EXPORT_FORMAT",
     "FORMATS",
     "HEADS",
+    "NOT_EXPORTED",
     "ExportResult",
     "check_parity",
     "export_backbone",
     "export_head",
     "export_run",
+    "not_exported_message",
     "require_extra",
 ]
 
@@ -57,18 +61,21 @@ TOLERANCE = 1e-4
 OPSET = 17
 #: methods whose head exports (see the module table)
 HEADS = ("mil", "rtfm", "s3r", "ur_dmu", "tacnet", "anm", "aed_t")
+#: why each one-class scorer is not exported (printed by ``vadkit export`` as one line)
+NOT_EXPORTED = {
+    "knn": "it is a nearest-neighbour search over a stored memory bank, numpy already",
+    "patch_knn": "it is a nearest-neighbour search over a stored memory bank, numpy already",
+    "motion": "it scores optical flow, which is not a feature-store input",
+    "object_speed": "it scores optical flow, which is not a feature-store input",
+    "autoencoder": "its reconstruction network is not an exported graph yet; "
+    "vadkit predict --model RUN_DIR scores it with PyTorch",
+}
 
 
-def require_extra(module: str) -> Any:
-    """Import ``module`` (onnx, onnxruntime, openvino) or a one-line error naming the extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise VadkitError(
-            f"{module} is not installed; pip install 'vadkit[export]' (onnx, onnxruntime, openvino)"
-        ) from None
+def not_exported_message(method: str, where: str) -> str:
+    """The one-line reason ``method`` has no exported head."""
+    why = NOT_EXPORTED.get(method, f"export supports {', '.join(HEADS)}")
+    return f"{where}: method {method!r} has no exportable head ({why})"
 
 
 def _graph(method: str, model: Any) -> tuple[Any, dict[str, Any], tuple[int, ...], list[str]]:
@@ -120,10 +127,7 @@ def _graph(method: str, model: Any) -> tuple[Any, dict[str, Any], tuple[int, ...
         params.update(window_stride=int(cfg.window_stride), merge=str(cfg.merge))
         fn = lambda w: model.windows_forward(w)[::-1]  # noqa: E731 (frame scores first)
         return Head(fn).eval(), params, (4, L, d), ["frame_scores", "class_logits"]
-    raise VadkitError(
-        f"method {method!r} has no exportable head; export supports {', '.join(HEADS)} "
-        "(one-class scorers score with numpy already: see vadkit.deploy.export)"
-    )
+    raise VadkitError(not_exported_message(method, "vadkit export"))
 
 
 def _dynamic_axes(shape: tuple[int, ...], outputs: list[str]) -> dict[str, dict[int, str]]:
@@ -279,11 +283,8 @@ def export_run(
     from vadkit.deploy.loading import load_model
 
     predictor = load_model(model_path)
-    if predictor.kind == "one-class":
-        raise VadkitError(
-            f"{model_path}: one-class scorer {predictor.method!r} is not exported (it scores "
-            "with numpy already; see vadkit.deploy.export)"
-        )
+    if predictor.kind == "one-class" or predictor.method not in HEADS:
+        raise VadkitError(not_exported_message(predictor.method, str(model_path)))
     meta = {
         "kind": predictor.kind,
         "feature_spec": predictor.feature_spec.info.to_dict(),

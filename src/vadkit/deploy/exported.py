@@ -21,19 +21,26 @@ from vadkit.errors import VadkitError
 from vadkit.io.store import StoreInfo
 from vadkit.sampling import pool_segments, segment_of_snippet
 
-__all__ = ["ExportedHead", "ExportedPredictor", "load_exported", "load_exported_head"]
+__all__ = [
+    "ExportedHead",
+    "ExportedPredictor",
+    "load_exported",
+    "load_exported_head",
+    "require_extra",
+]
 
 _CHUNK = 256  # windows per runtime call (bounds memory on long videos)
 
 
-def _extra(module: str) -> Any:
+def require_extra(module: str) -> Any:
+    """Import ``module`` (onnx, onnxruntime, openvino) or a one-line error naming the extra."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
         raise VadkitError(
-            f"{module} is not installed; pip install 'vadkit[export]' (onnx, onnxruntime, openvino)"
+            f'{module} is not installed; pip install "vadkit[export]" (onnx, onnxruntime, openvino)'
         ) from None
 
 
@@ -42,7 +49,7 @@ class _Runtime:
 
     def __init__(self, path: Path) -> None:
         if path.suffix == ".xml":
-            ov = _extra("openvino")
+            ov = require_extra("openvino")
             self.name = f"openvino {ov.__version__}"
             # f32: the CPU plugin may otherwise infer in bf16 (about 1e-3 off on scores)
             self._compiled = ov.Core().compile_model(
@@ -50,7 +57,7 @@ class _Runtime:
             )
             self._ort = None
         else:
-            ort = _extra("onnxruntime")
+            ort = require_extra("onnxruntime")
             self.name = f"onnxruntime {ort.__version__}"
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
