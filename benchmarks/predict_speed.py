@@ -60,7 +60,9 @@ def rtfm_predictor(encoder: Any) -> Predictor:
     """A seeded RTFM on the store spec ``vadkit extract`` writes by default for ``encoder``."""
     torch.manual_seed(0)
     method = get_method("rtfm")
-    model = method.model_cls(method.build_config({"feature_dim": 1280})).eval()
+    model = method.model_cls(
+        method.build_config({"feature_dim": 1280, "conv_channels": 320})
+    ).eval()
     info = store_info(get_config("efficientnet_lite0"), ExtractOptions(), encoder.weights_sha256)
     return Predictor("rtfm", "weak", FeatureSpec(info), model, Path("rtfm (seeded)"),
                      {"threshold": 0.5})  # fmt: skip
