@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from vadkit.bench.ucsd_select import auc_standard_error, select_object_speed, synthetic_schedule
 from vadkit.errors import VadkitError
 from vadkit.methods.oneclass.flow import (
     flow_features,
@@ -14,6 +13,11 @@ from vadkit.methods.oneclass.flow import (
     window_peaks,
 )
 from vadkit.methods.oneclass.object_speed import ObjectSpeedConfig, ObjectSpeedScorer
+from vadkit.methods.oneclass.scene_select import (
+    auc_standard_error,
+    select_object_speed,
+    synthetic_schedule,
+)
 
 RNG = np.random.default_rng(0)
 

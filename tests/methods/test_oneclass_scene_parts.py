@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from vadkit.bench.ucsd_fusion import select_fusion
 from vadkit.errors import VadkitError
 from vadkit.methods.oneclass.patch_knn import moving_frame_scores
+from vadkit.methods.oneclass.scene_select import select_fusion
 from vadkit.methods.oneclass.synthetic import paste_moving_objects, segments_of
 
 

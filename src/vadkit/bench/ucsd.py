@@ -2,15 +2,19 @@
 
 Steps (every cache under ``out/cache`` so reruns are fast):
 
-1. flow summaries of every video (:mod:`vadkit.bench.ucsd_flow`, parallel processes);
-2. optional (``--full``) spatial maps (EfficientNet-Lite0 ``stride8``) and FeatureStores of registered
-   backbones through :func:`vadkit.extract.engine.extract` (snippet length 1 for 2-D ones);
-3. the training videos are split (seeded) into *fit* and *held-out* videos: scorers are fitted
-   on the fit videos; held-out normal scores give each scorer's z-normalisation (for fusion)
-   and its threshold at the target false-alarm rate; with synthetic anomalies (an object
-   sped up) they select the ``object_speed`` settings (:mod:`vadkit.bench.ucsd_select`).
-   No test label is used for any choice;
-4. micro / macro frame AUC, pixel AUC where masks exist, a results JSON, score curves.
+1. the scene detector (:class:`vadkit.methods.oneclass.scene.SceneDetector`, the one a user
+   fits on their own camera) is fitted on the training videos: it splits them (seeded) into
+   *fit* and *held-out* videos, computes their flow summaries and appearance maps, and makes
+   every choice (``object_speed`` window, threshold and smoothing; fusion weight and
+   smoothing) on held-out videos with synthetic anomalies. No test label is used for any
+   choice;
+2. flow summaries of the test videos (:mod:`vadkit.bench.ucsd_flow`, parallel processes) and
+   the other rows: training-free baselines, ``motion``, flow-cell ``knn``, the detector's
+   parts (``object_speed``, ``appearance``) and its fused score (the headline ``fusion``);
+3. optional (``--full``) FeatureStores of registered backbones through
+   :func:`vadkit.extract.engine.extract` (snippet length 1 for 2-D ones), scored by ``knn``;
+4. micro / macro frame AUC, pixel AUC where masks exist, a results JSON, score curves, and
+   ``scene.npz`` (the fitted detector).
 """
 
 from __future__ import annotations
@@ -23,58 +27,29 @@ from typing import Any
 
 import numpy as np
 
-from vadkit.bench.ucsd_fusion import select_fusion, synthetic_sets
+from vadkit.bench.ucsd_flow import dataset_flow
 from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
 from vadkit.bench.ucsd_rows import Row, appearance_row, motion_rows, store_knn_row
 from vadkit.evaluate.metrics import frame_auc_macro, frame_auc_micro, per_video_auc
-from vadkit.methods.oneclass.flow import FLOW_FEATURES
 from vadkit.methods.oneclass.fusion import fuse, smooth, threshold_at_far
 from vadkit.methods.oneclass.knn import KNNConfig
 from vadkit.methods.oneclass.motion import MotionConfig
-from vadkit.methods.oneclass.object_speed import ObjectSpeedConfig
-from vadkit.methods.oneclass.patch_knn import PatchKNNConfig
+from vadkit.methods.oneclass.scene import SceneConfig, SceneDetector, split_training
 
-__all__ = ["UCSDBenchConfig", "run_ucsd_benchmark", "split_training"]
+__all__ = ["UCSDBenchConfig", "run_ucsd_benchmark", "split_training"]  # split: of the detector
 
 
 @dataclass(frozen=True)
-class UCSDBenchConfig:
-    """Every choice of the protocol, fixed before looking at any test label."""
+class UCSDBenchConfig(SceneConfig):
+    """Every choice of the protocol, fixed before looking at any test label: the scene
+    detector's settings (:class:`~vadkit.methods.oneclass.scene.SceneConfig`, the same
+    defaults) plus the benchmark's other rows."""
 
-    grid: tuple[int, int] = (8, 12)  # flow cells (rows, columns)
-    flow_method: str = "dis"  # or "farneback"
-    flow_resize: float = 1.0  # frames resized by this before the flow (when flow_height is None)
-    # frames resized to this height before the flow, speeds in its pixels: every speed
-    # threshold is then a fraction of the frame height (240: UCSD Ped2's own height)
-    flow_height: int | None = 240
-    workers: int = 2  # processes computing the flow of different videos
     sigma: float = 5.0  # temporal Gaussian smoothing of the rows not selected, frames
-    heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)
-    seed: int = 0
-    false_alarm_rate: float = 0.05  # threshold target on held-out normal frames
-    # object_speed, selected on held-out videos with synthetic anomalies (ucsd_select):
-    windows: tuple[float, ...] = (1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4)  # of the frame height
-    select_min_speeds: tuple[float, ...] = (0.5, 1.0)  # pixels per frame
-    select_sigmas: tuple[float, ...] = (0.0, 3.0, 5.0, 8.0)  # frames
-    synth_share: float = 0.4  # share of each held-out video's frames in sped-up segments
-    synth_length: int = 30  # frames per segment
-    synth_factors: tuple[float, float] = (1.5, 2.5)  # speed-up factor, drawn uniformly
-    selection_rule: str = "one_se"  # or "max" (see vadkit.bench.ucsd_select)
-    appearance: bool = True  # patch_knn on spatial maps, fused with object_speed (headline)
-    appearance_gate: float = 0.05  # a patch counts where its flow cell's moving share exceeds this
-    appearance_top: float = 1 / 32  # frame score: mean of this share of the largest patches
-    paste_size: float = 1.25  # synthetic foreign object side, x the selected window
-    fusion_weights: tuple[float, ...] = tuple(i / 10 for i in range(11))  # of appearance
-    spatial_backbone: str = "efficientnet_lite0"
-    spatial_stage: str = "stride8"
-    short_side: int = 160  # frames resized to this short side for the spatial maps
-    train_frame_step: int = 2  # every n-th training frame for appearance features
     store_backbones: tuple[str, ...] = ()  # knn rows on FeatureStores (slow; --full)
     pixel_downsample: int = 4  # pixel AUC on masks and maps subsampled by this
     headline: str = "fusion"  # the row reported as the result (object_speed without appearance)
     motion: MotionConfig = field(default_factory=MotionConfig)
-    object_speed: ObjectSpeedConfig = field(default_factory=ObjectSpeedConfig)
-    patch: PatchKNNConfig = field(default_factory=PatchKNNConfig)
     knn: KNNConfig = field(default_factory=KNNConfig)
 
 
@@ -82,17 +57,6 @@ _FUSION_RULE = (
     "highest mean over the synthetic kinds (fast, foreign object) of the micro frame AUC on "
     "held-out normal training videos; test AUCs computed after the choice"
 )
-
-
-def split_training(ids: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded split of training video ids into (fit, held-out); both non-empty when >= 2 ids."""
-    if len(ids) < 2:
-        return list(ids), list(ids)
-    n_out = min(len(ids) - 1, max(1, round(fraction * len(ids))))
-    out = set(np.random.default_rng(seed).choice(len(ids), n_out, replace=False).tolist())
-    return [v for i, v in enumerate(ids) if i not in out], [
-        v for i, v in enumerate(ids) if i in out
-    ]
 
 
 def _evaluate(labels: dict[str, np.ndarray], scores: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -124,44 +88,40 @@ def _finish_row(
     return res
 
 
-def _fusion(obj: Row, app: Row, chosen: dict[str, Any]) -> Row:
-    """``(1 - w) z(object_speed) + w z(appearance)`` with the selected weight and sigma."""
-    w, stats = chosen["weight"], chosen["stats"]
-    weights = {"object_speed": 1 - w, "appearance": w}
-
-    def f(o: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return fuse({"object_speed": o, "appearance": a}, stats, weights)
-
+def _fusion(obj: Row, app: Row, detector: SceneDetector) -> Row:
+    """The detector's own score: its selected weight and sigma on the test videos."""
+    w = float(detector.fusion_["weight"])
+    parts = app.extra["parts"]
+    held = detector.heldout_
     row = Row(
         name="fusion",
         kind="learned",
         note=f"{1 - w:.1f} x object_speed + {w:.1f} x appearance, z-normalised on held-out "
-        f"normal videos; weight and sigma {chosen['sigma']:g} chosen on synthetic anomalies",
-        test={v: f(obj.test[v], app.test[v]) for v in obj.test},
-        heldout={v: f(obj.heldout[v], app.heldout[v]) for v in obj.heldout},
-        sigma=chosen["sigma"],
+        f"normal videos; weight and sigma {detector.sigma_:g} chosen on synthetic anomalies "
+        "(the scene detector)",
+        test={v: detector.fuse(parts[v]) for v in obj.test},
+        heldout={
+            v: detector.fuse({k: held[k][v] for k in ("object_speed", "appearance")})
+            for v in obj.heldout
+        },  # fmt: skip
+        sigma=detector.sigma_,
     )
-    row.extra.update(weights=weights, stats=stats)
     return row
 
 
 def _report_fusion_test_aucs(
-    obj: Row, app: Row, table: list[dict[str, Any]], layout: UCSDLayout
+    obj: Row, app: Row, table: list[dict[str, Any]], layout: UCSDLayout, detector: SceneDetector
 ) -> None:
+    stats = detector.fusion_["stats"]
     for r in table:
-        chosen = {"weight": r["weight"], "sigma": r["sigma"], "stats": {}}
-        chosen["stats"] = {
-            "object_speed": _mean_std(obj.heldout),
-            "appearance": _mean_std(app.heldout),
-        }
-        row = _fusion(obj, app, chosen)
-        test = {v: smooth(x, r["sigma"]) for v, x in row.test.items()}
+        w, s = r["weight"], r["sigma"]
+        test = {
+            v: smooth(
+                fuse({"object_speed": obj.test[v], "appearance": app.test[v]}, stats,
+                     {"object_speed": 1 - w, "appearance": w}), s)
+            for v in obj.test
+        }  # fmt: skip
         r["test_micro_auc"] = frame_auc_micro({v: layout.labels[v] for v in test}, test)
-
-
-def _mean_std(x: dict[str, np.ndarray]) -> tuple[float, float]:
-    a = np.concatenate(list(x.values()))
-    return float(a.mean()), max(float(a.std()), 1e-12)
 
 
 def run_ucsd_benchmark(
@@ -181,37 +141,36 @@ def run_ucsd_benchmark(
 
     config = config or UCSDBenchConfig()
     out = Path(out)
+    cache = out / "cache"
     t0 = time.perf_counter()
     layout = find_ucsd_layout(data)
-    fit_ids, held_ids = split_training(list(layout.train), config.heldout_fraction, config.seed)
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    detector = SceneDetector(SceneConfig.of(config)).fit(layout.train, cache=cache, log=log)
+    timings["detector_fit"] = time.perf_counter() - t
+    fit_ids, held_ids = detector.fit_ids_, detector.heldout_ids_
     log(
         f"{len(layout.train)} training videos ({len(fit_ids)} fit, {len(held_ids)} held out), "
         f"{len(layout.test)} test videos; {len(layout.gt_without_frames)} ground-truth entries "
         "without frames"
     )
-    timings: dict[str, float] = {}
     rows: list[Row] = []
     t = time.perf_counter()
-    rows += motion_rows(layout, fit_ids, held_ids, config, out / "cache", log)
-    timings["motion"] = time.perf_counter() - t
+    flow = dataset_flow(layout, held_ids, config, cache, log)  # training videos: cached by fit
+    rows += motion_rows(layout, fit_ids, held_ids, config, flow, detector)
+    timings["motion_rows"] = time.perf_counter() - t
     fusion_sel: dict[str, Any] | None = None
     if config.appearance:
         t = time.perf_counter()
         obj = rows[-1]
-        share = FLOW_FEATURES.index("moving_share")
-        moving = {k: f["cells"][..., share] for k, f in obj.extra["flow"].items()}
-        app = appearance_row(layout, fit_ids, held_ids, config, out / "cache", log, moving)
+        app = appearance_row(layout, held_ids, config, cache, log, flow, detector)
         rows += app
-        timings["appearance"] = time.perf_counter() - t
-        t = time.perf_counter()
-        sets = synthetic_sets(layout, held_ids, config, out / "cache", obj, app[0], log)
-        chosen, table = select_fusion(
-            sets, obj.heldout, app[0].heldout, config.fusion_weights, config.select_sigmas
-        )
-        rows.append(_fusion(obj, app[0], chosen))
+        rows.append(_fusion(obj, app[0], detector))
+        chosen = {k: v for k, v in detector.fusion_.items()}
+        table = detector.fusion_table_
         fusion_sel = {"rule": _FUSION_RULE, "selected": chosen, "candidates": table}
-        _report_fusion_test_aucs(obj, app[0], table, layout)  # after the choice; reported only
-        timings["fusion_selection"] = time.perf_counter() - t
+        _report_fusion_test_aucs(obj, app[0], table, layout, detector)  # after the choice
+        timings["appearance_rows"] = time.perf_counter() - t
     skipped: list[str] = []
     known = set(list_backbones())
     for bb in config.store_backbones:
@@ -238,6 +197,7 @@ def run_ucsd_benchmark(
     sel = by_name["object_speed"].extra
     out.mkdir(parents=True, exist_ok=True)
     model = sel["scorer"].save(out / "object_speed.npz")  # fitted, threshold on raw scores
+    detector.save(out / "scene.npz")  # the detector ``vadkit predict --model`` can use
     timings["total"] = time.perf_counter() - t0
     import resource
 
@@ -259,6 +219,7 @@ def run_ucsd_benchmark(
         "rows": results,
         "skipped_backbones": skipped,
         "model": str(model),
+        "detector": str(out / "scene.npz"),
         "selection": {
             "rule": f"{config.selection_rule}: micro frame AUC on held-out normal training "
             "videos with synthetic anomalies (largest moving region sped up); test AUCs "

@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 
 from vadkit.bench.ucsd_layout import UCSDLayout
-from vadkit.io.atomic import atomic_save_npy
-from vadkit.io.video import FrameFolderReader
 from vadkit.methods.oneclass.flow import FLOW_FEATURES
 
 __all__ = ["Row", "motion_rows", "appearance_row", "store_knn_row", "pixel_metrics"]
@@ -32,22 +30,6 @@ class Row:
     ablate_smoothing: bool = True  # also report the row without temporal smoothing
     sigma: float | None = None  # smoothing of this row (None: the benchmark's sigma)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _frames(folder: Path, step: int = 1):
-    reader = FrameFolderReader(folder)
-    return (f for _, f in reader.iter_frames(0, None, step))
-
-
-def _cached(path: Path, n: int, make: Callable[[], np.ndarray]) -> np.ndarray:
-    if path.is_file():
-        a = np.load(path)
-        if len(a) == n:
-            return a
-    a = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_save_npy(path, a)
-    return a
 
 
 def pixel_metrics(layout: UCSDLayout, maps: Callable[[str, tuple[int, int]], np.ndarray], ds: int):
@@ -74,19 +56,22 @@ def pixel_metrics(layout: UCSDLayout, maps: Callable[[str, tuple[int, int]], np.
 
 
 def motion_rows(
-    layout: UCSDLayout, fit_ids: list[str], held_ids: list[str], config: Any, cache: Path, log: Log
+    layout: UCSDLayout,
+    fit_ids: list[str],
+    held_ids: list[str],
+    config: Any,
+    flow: dict[str, Any],
+    detector: Any,
 ) -> list[Row]:
     """Flow rows: the training-free baselines, ``motion``, flow-cell ``knn`` and the
-    validation-selected ``object_speed`` (the selection table in ``rows[-1].extra``)."""
+    detector's validation-selected ``object_speed`` (its selection table in
+    ``rows[-1].extra``)."""
     from dataclasses import replace
 
-    from vadkit.bench.ucsd_flow import dataset_flow
-    from vadkit.bench.ucsd_select import report_test_aucs, select_object_speed
+    from vadkit.bench.ucsd_select import report_test_aucs
     from vadkit.methods.oneclass.knn import KNNScorer
     from vadkit.methods.oneclass.motion import MotionScorer
-    from vadkit.methods.oneclass.object_speed import ObjectSpeedScorer
 
-    flow = dataset_flow(layout, held_ids, config, cache, log)
     cells = {k: v["cells"] for k, v in flow.items()}
     speed = FLOW_FEATURES.index("mean_speed")
 
@@ -127,25 +112,9 @@ def motion_rows(
         heldout={v: knn.score(flat(cells[f"train/{v}"])) for v in held_ids},
         ablate_smoothing=False,
     )
-    # object_speed: window, visited threshold and smoothing chosen on synthetic anomalies
-    synth = {
-        v: (flow[f"train/{v}"]["synth_peaks"], flow[f"train/{v}"]["synth_labels"]) for v in held_ids
-    }
-    best, table = select_object_speed(
-        [flow[f"train/{v}"]["peaks"] for v in fit_ids],
-        synth,
-        config.windows,
-        config.select_min_speeds,
-        config.select_sigmas,
-        config.object_speed,
-        config.selection_rule,
-    )
-    w = best.window
-    peaks = {k: v["peaks"][..., w] for k, v in flow.items()}
-    frac = config.windows[w]
-    obj = ObjectSpeedScorer(replace(config.object_speed, min_speed=best.min_speed)).fit(
-        np.concatenate([peaks[f"train/{v}"] for v in fit_ids])
-    )
+    # object_speed: window, visited threshold and smoothing chosen by the detector's fit
+    best, obj, frac = detector.selected_, detector.object_speed_, detector.window_
+    peaks = {k: v["peaks"][..., best.window] for k, v in flow.items()}
     what = f"window {_frac(frac)} of the frame height, min speed {best.min_speed:g}"
     free = Row(
         name="fastest-window speed",
@@ -160,21 +129,20 @@ def motion_rows(
         kind="learned",
         note=f"validation-selected: {what}",
         test={v: obj.score(peaks[f"test/{v}"]) for v in layout.test},
-        heldout={v: obj.score(peaks[f"train/{v}"]) for v in held_ids},
+        heldout=dict(detector.heldout_["object_speed"]),
         sigma=best.sigma,
     )
     sel.pixel = pixel_metrics(
         layout, lambda v, size: obj.score_maps(peaks[f"test/{v}"], size), config.pixel_downsample
     )
-    obj.calibrate_scores(np.concatenate(list(sel.heldout.values())), config.false_alarm_rate)
-    sel.extra.update(selected=best, selection=table, scorer=obj, flow=flow, window=frac)
+    sel.extra.update(selected=best, selection=detector.selection_, scorer=obj, window=frac)
     # the test AUC of every candidate, computed only now that the choice is made (reported,
     # labelled as such; never fed back)
     report_test_aucs(
         [flow[f"train/{v}"]["peaks"] for v in fit_ids],
         {v: flow[f"test/{v}"]["peaks"] for v in layout.test},
         layout.labels,
-        table,
+        detector.selection_,
         config.windows,
         config.object_speed,
     )
@@ -190,77 +158,44 @@ def _frac(x: float) -> str:
 
 def appearance_row(
     layout: UCSDLayout,
-    fit_ids: list[str],
     held_ids: list[str],
     config: Any,
     cache: Path,
     log: Log,
-    moving: dict[str, np.ndarray],
+    flow: dict[str, Any],
+    detector: Any,
 ) -> list[Row]:
-    """``patch_knn`` on spatial maps of a frame backbone (training frames every n-th): the
-    ``appearance`` row counts only patches where something moves (``moving``: ``"split/id"``
-    -> ``(n, rows, cols)`` moving share of the flow cells), the ablation row every patch.
-    ``rows[0].extra`` keeps the fitted scorer and the encoder for synthetic anomalies."""
-    from vadkit.methods.oneclass.patch_knn import PatchKNNScorer, moving_frame_scores
-    from vadkit.methods.oneclass.spatial import SpatialEncoder
-
-    d = cache / f"maps-{config.spatial_backbone}-{config.spatial_stage}-s{config.short_side}"
-    enc: list[SpatialEncoder] = []
-
-    def encoder() -> SpatialEncoder:  # built once, only when a map is not cached
-        if not enc:
-            enc.append(
-                SpatialEncoder(config.spatial_backbone, config.spatial_stage, config.short_side)
-            )
-        return enc[0]
-
-    def maps(split: str, vid: str, folder: Path, step: int) -> np.ndarray:
-        n = len(
-            range(
-                0, layout.n_frames[vid] if split == "test" else len(FrameFolderReader(folder)), step
-            )
-        )
-
-        def make() -> np.ndarray:
-            return encoder()(_frames(folder, step)).astype(np.float16)
-
-        return _cached(d / f"{split}-step{step}-{vid}.npy", n, make).astype(np.float32)
-
-    step = config.train_frame_step
-    train = {v: maps("train", v, layout.train[v], step) for v in fit_ids}
-    scorer = PatchKNNScorer(config.patch).fit(np.concatenate(list(train.values())))
-    test_maps = {v: maps("test", v, p, 1) for v, p in layout.test.items()}
-    log(f"appearance maps: {len(train)} fit + {len(test_maps)} test videos ({d})")
-    patches = {v: scorer.patch_scores(m) for v, m in test_maps.items()}  # once, for all uses
-    held = {v: scorer.patch_scores(maps("train", v, layout.train[v], 1)) for v in held_ids}
-
-    def gated(split: str, vid: str, p: np.ndarray) -> np.ndarray:
-        return moving_frame_scores(
-            p, moving[f"{split}/{vid}"], config.appearance_gate, config.appearance_top
-        )
-
+    """The detector's ``patch_knn`` on the test videos: the ``appearance`` row counts only
+    patches where something moves, the ablation row every patch. ``rows[0].extra["parts"]``
+    keeps the detector's raw test scores for the fusion row."""
+    parts = {
+        v: detector.parts(p, flow=flow[f"test/{v}"], key=f"test/{v}", cache=cache)
+        for v, p in layout.test.items()
+    }
+    log(f"appearance maps: {len(layout.test)} test videos ({detector.maps_dir(cache)})")
+    held_patches = detector.heldout_["patches"]
+    scorer = detector.patch_knn_
     row = Row(
         name="appearance",
         kind="learned",
         note=f"patch_knn on {config.spatial_backbone} {config.spatial_stage} maps where "
         f"something moves (cell moving share > {config.appearance_gate:g}, mean of the top "
         f"{_frac(config.appearance_top)} of patches)",
-        test={v: gated("test", v, p) for v, p in patches.items()},
-        heldout={v: gated("train", v, p) for v, p in held.items()},
+        test={v: p["appearance"] for v, p in parts.items()},
+        heldout=dict(detector.heldout_["appearance"]),
     )
     row.pixel = pixel_metrics(
         layout,
-        lambda v, size: scorer.maps_from_patch_scores(patches[v], size),
+        lambda v, size: scorer.maps_from_patch_scores(parts[v]["patches"], size),
         config.pixel_downsample,
     )
-
-    row.extra.update(scorer=scorer, encoder=encoder)
+    row.extra.update(parts=parts)
     every = Row(
         name="appearance (every patch)",
         kind="learned ablation",
         note="the largest patch_knn distance of the frame, moving or not",
-        test={v: p.reshape(len(p), -1).max(axis=1) for v, p in patches.items()},
-        heldout={v: p.reshape(len(p), -1).max(axis=1) for v, p in held.items()},
+        test={v: p["patches"].reshape(len(p["patches"]), -1).max(axis=1) for v, p in parts.items()},
+        heldout={v: p.reshape(len(p), -1).max(axis=1) for v, p in held_patches.items()},
     )
     return [row, every]
 
