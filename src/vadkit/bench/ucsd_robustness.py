@@ -107,9 +107,10 @@ def _write_frames(frames: list[np.ndarray], dest: Path) -> None:
 
 
 def _intervals(y: np.ndarray) -> str:
-    d = np.diff(np.r_[0, y.astype(np.int8), 0])
-    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    return ", ".join(f"{a + 1}:{b}" for a, b in zip(starts, stops, strict=True))
+    """The UCSD ``.m`` form of 0/1 labels: 1-based inclusive ``a:b`` runs."""
+    from vadkit.datasets.annotations.groundtruth import labels_to_intervals
+
+    return ", ".join(f"{a + 1}:{b}" for a, b in labels_to_intervals(y))
 
 
 def make_transformed(

@@ -96,10 +96,17 @@ def predict(
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     spec = model.feature_spec
-    click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
-               f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
-               f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)")  # fmt: skip
-    if backbone_model is not None:
+    if spec is None:  # a scene detector reads frames: optical flow and its own backbone
+        c = model.model.config
+        click.echo(f"model scene (motion + appearance) from {model_path}; flow at height "
+                   f"{c.flow_height}, {c.spatial_backbone} {c.spatial_stage} maps")  # fmt: skip
+    else:
+        click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
+                   f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
+                   f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)")  # fmt: skip
+    if spec is None:
+        encoder = None
+    elif backbone_model is not None:
         from vadkit.deploy.exported_backbone import load_exported_backbone
 
         encoder = load_exported_backbone(backbone_model, model)

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("vadkit.cli.cmd_plot:plot", "Figures of runs, benchmarks and holdout outputs."),
     "demo": ("vadkit.cli.cmd_demo:demo", "Generated video -> features, two detectors, report."),
     "report": ("vadkit.cli.cmd_report:report", "Runs and benchmark outputs -> one HTML report."),
+    "fit-scene": (
+        "vadkit.cli.cmd_fit_scene:fit_scene",
+        "Fit the motion + appearance detector on a camera's normal videos.",
+    ),
     "predict": (
         "vadkit.cli.cmd_predict:predict",
         "Score new videos with a trained model -> events.",

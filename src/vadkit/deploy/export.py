@@ -67,6 +67,8 @@ NOT_EXPORTED = {
     "patch_knn": "it is a nearest-neighbour search over a stored memory bank, numpy already",
     "motion": "it scores optical flow, which is not a feature-store input",
     "object_speed": "it scores optical flow, which is not a feature-store input",
+    "scene": "it scores optical flow and frames (motion + appearance), not feature-store "
+    "features; vadkit predict --model RUN_DIR scores it",
     "autoencoder": "its reconstruction network is not an exported graph yet; "
     "vadkit predict --model RUN_DIR scores it with PyTorch",
 }
@@ -283,7 +285,7 @@ def export_run(
     from vadkit.deploy.loading import load_model
 
     predictor = load_model(model_path)
-    if predictor.kind == "one-class" or predictor.method not in HEADS:
+    if predictor.kind in ("one-class", "scene") or predictor.method not in HEADS:
         raise VadkitError(not_exported_message(predictor.method, str(model_path)))
     meta = {
         "kind": predictor.kind,

@@ -6,7 +6,10 @@ Three kinds of model files, one interface:
   method is rebuilt with :func:`vadkit.train.model_from_checkpoint`;
 - a one-class run directory (:func:`vadkit.deploy.oneclass_run.train_oneclass_run`):
   ``config.yaml`` (``kind: one-class``, the scorer and the training store's metadata),
-  ``scorer.npz`` (:meth:`OneClassScorer.save`), ``threshold.json``, ``metrics.json``.
+  ``scorer.npz`` (:meth:`OneClassScorer.save`), ``threshold.json``, ``metrics.json``;
+- a scene detector (``vadkit fit-scene`` run directory, the output folder of ``vadkit
+  benchmark ucsd``, or their ``scene.npz``): it scores frames itself (flow and appearance),
+  so it has no ``feature_spec``; its threshold is the one it calibrated at fit.
 
 Every kind records how its features were made (``feature_spec``: the training store's
 ``StoreInfo``) and, when trained by this version, its calibrated thresholds
@@ -92,8 +95,8 @@ class Predictor:
     """
 
     method: str
-    kind: str  # "weak" | "full" | "one-class"
-    feature_spec: FeatureSpec
+    kind: str  # "weak" | "full" | "one-class" | "scene"
+    feature_spec: FeatureSpec | None  # None for "scene": it reads frames, not a store
     model: Any
     path: Path
     thresholds: dict[str, Any] = field(default_factory=dict)
@@ -249,6 +252,18 @@ def _load_oneclass(run_dir: Path) -> Predictor:
                      _read_thresholds(run_dir))  # fmt: skip
 
 
+def _load_scene(path: Path) -> Predictor:
+    from vadkit.methods.oneclass.scene import SceneDetector
+
+    det = SceneDetector.load(path)
+    thresholds = {
+        "threshold": det.threshold_,
+        "default": f"{det.config.false_alarm_rate:g} false alarms on held-out normal frames",
+        "far_scores": [float(x) for x in det.far_scores_],
+    }
+    return Predictor("scene", "scene", None, det, path, thresholds)
+
+
 def load_run_model(path: str | Path) -> Predictor:
     """A :class:`Predictor` from a run directory, a ``checkpoint.pt`` or a one-class run dir
     (exported ``.onnx`` / ``.xml`` files: :func:`vadkit.deploy.loading.load_model`)."""
@@ -258,11 +273,15 @@ def load_run_model(path: str | Path) -> Predictor:
             return _load_checkpoint_model(path)
         if (path / "scorer.npz").is_file():
             return _load_oneclass(path)
+        if (path / "scene.npz").is_file():
+            return _load_scene(path / "scene.npz")
         raise VadkitError(
-            f"--model {path}: not a run directory (no checkpoint.pt or scorer.npz in it)"
+            f"--model {path}: not a run directory (no checkpoint.pt, scorer.npz or scene.npz in it)"
         )
     if not path.is_file():
         raise VadkitError(f"--model {path}: no such file or directory")
+    if path.name == "scene.npz":
+        return _load_scene(path)
     if path.suffix == ".npz":
         return _load_oneclass(path.parent)
     return _load_checkpoint_model(path)

@@ -117,6 +117,9 @@ def predict_video(
 
     if threshold is not None and far is not None:
         raise VadkitError("give --threshold or --far, not both")
+    if predictor.kind == "scene":
+        return _predict_scene(predictor, source, threshold, far, min_length, merge_gap,
+                              video_id, fps)  # fmt: skip
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -139,18 +142,7 @@ def predict_video(
         if len(feats) == 0:
             raise VadkitError(f"{frames.id}: no snippet could be cut from its {n_frames} frames")
         out = predictor.score_features(feats)
-        if threshold is not None:
-            thr, how = float(threshold), "--threshold"
-        elif far is not None:
-            normal = predictor.thresholds.get("far_scores")
-            if not normal:
-                raise VadkitError(
-                    f"--far: {predictor.path} records no normal validation scores "
-                    "(threshold.json far_scores); give --threshold"
-                )
-            thr, how = threshold_at_far(normal, far), f"--far {far}"
-        else:
-            thr, how = predictor.threshold, predictor.threshold_source
+        thr, how = _threshold(predictor, threshold, far)
         caught.extend(str(x.message) for x in w)
     if frames.warning:
         caught.append(frames.warning)
@@ -166,4 +158,58 @@ def predict_video(
         frames.id, str(source) if isinstance(source, str | Path) else frames.id, video_fps,
         n_frames, out.scores, frame_scores, np.arange(n_frames) / video_fps, events, thr, how,
         float(min_length), float(merge_gap), frame_classes, caught,
+    )  # fmt: skip
+
+
+def _threshold(predictor: Predictor, threshold: float | None, far: float | None):
+    """(threshold, where it came from): ``--threshold``, ``--far`` or the calibrated one."""
+    if threshold is not None:
+        return float(threshold), "--threshold"
+    if far is not None:
+        normal = predictor.thresholds.get("far_scores")
+        if not normal:
+            raise VadkitError(
+                f"--far: {predictor.path} records no normal validation scores "
+                "(threshold.json far_scores); give --threshold"
+            )
+        return threshold_at_far(normal, far), f"--far {far}"
+    return predictor.threshold, predictor.threshold_source
+
+
+def _predict_scene(
+    predictor: Predictor,
+    source: Any,
+    threshold: float | None,
+    far: float | None,
+    min_length: float,
+    merge_gap: float,
+    video_id: str | None,
+    fps: float | None,
+) -> Prediction:
+    """A scene detector scores frames itself: one score per frame, no snippets."""
+    from vadkit.io.stream import FrameStream
+
+    if isinstance(source, FrameStream):
+        raise VadkitError("a scene detector reads a file, folder or array, not a frame stream")
+    path = Path(source) if isinstance(source, str | Path) else None
+    if path is not None and not path.exists():
+        raise VadkitError(f"video path {path} does not exist")
+    vid = video_id or (path.stem if path is not None and path.is_file() else
+                       path.name if path is not None else "frames")  # fmt: skip
+    video_fps = fps
+    if path is not None and path.is_file():
+        from vadkit.io.video import probe
+
+        video_fps = probe(path, vid).fps or fps
+    try:
+        scores = predictor.model.score(source)
+    except VadkitError as exc:
+        raise VadkitError(f"{vid}: {exc}") from None
+    thr, how = _threshold(predictor, threshold, far)
+    video_fps = float(video_fps or 25.0)
+    n = len(scores)
+    events = find_events(scores, thr, fps=video_fps, min_length=min_length, merge_gap=merge_gap)
+    return Prediction(
+        vid, str(source) if path is not None else vid, video_fps, n, scores.astype(np.float32),
+        scores, np.arange(n) / video_fps, events, thr, how, float(min_length), float(merge_gap),
     )  # fmt: skip
