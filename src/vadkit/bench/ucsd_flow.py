@@ -1,4 +1,4 @@
-"""Flow summaries of every video of a UCSD-layout dataset, cached, in parallel processes.
+"""Flow summaries of every video of a UCSD-layout dataset, cached, in parallel threads.
 
 One ``.npz`` per video under ``cache/flow-<recipe>/`` (:mod:`vadkit.methods.oneclass.
 scene_features`): ``cells`` and ``peaks``; the held-out training videos also get

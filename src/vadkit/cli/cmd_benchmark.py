@@ -47,7 +47,7 @@ Example:
 @click.option("--grid", default="8x12", show_default=True, help="Flow cells, ROWSxCOLS.")
 @click.option("--flow", type=click.Choice(["dis", "farneback"]), default="dis", show_default=True)
 @click.option(
-    "--workers", type=int, default=2, show_default=True, help="Processes computing the flow."
+    "--workers", type=int, default=2, show_default=True, help="Threads computing the flow."
 )
 @click.option(
     "--full",

@@ -20,7 +20,7 @@ import click
 @click.option("--seed", default=0, show_default=True)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def demo(out: Path, seed: int, no_progress: bool) -> None:
-    """Generate a scene, extract EfficientNet-Lite0 features, fit kNN, train MIL, report."""
+    """Generate a scene, fit the scene detector, extract features, train MIL, report."""
     from vadkit.demo import DemoConfig, run_demo
 
     with warnings.catch_warnings():
@@ -36,7 +36,7 @@ def demo(out: Path, seed: int, no_progress: bool) -> None:
     for name, r in head["runs"].items():
         auc = r["frame_auc"]
         click.echo(
-            f"{name:4s} frame AUC {100 * auc:.2f}  video AUC {100 * r['video_auc']:.2f}  "
+            f"{name:5s} frame AUC {100 * auc:.2f}  video AUC {100 * r['video_auc']:.2f}  "
             f"(selection: {r['selection']})"
             if auc is not None
             else f"{name}: no AUC"

@@ -30,7 +30,7 @@ Examples:
     help="False-alarm rate of the threshold on held-out normal frames.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the held-out split.")
-@click.option("--workers", default=2, show_default=True, help="Processes computing the flow.")
+@click.option("--workers", default=2, show_default=True, help="Threads computing the flow.")
 @click.option("--no-appearance", is_flag=True, help="Motion only (no EfficientNet-Lite0 maps).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 def fit_scene(inputs, out, cache, far, seed, workers, no_appearance, overwrite) -> None:

@@ -1,7 +1,8 @@
 """The demo pipeline, every stage from the library: no data, no network.
 
 ``OUT/data`` (``vadkit synth --scene walkers``), ``OUT/store`` (EfficientNet-Lite0 features),
-``OUT/runs/knn`` (a one-class kNN fitted on the normal training videos, fixed a priori),
+``OUT/runs/scene`` (the motion + appearance scene detector fitted on the normal training videos,
+its settings chosen on held-out normal videos with synthetic anomalies, as ``vadkit fit-scene``),
 ``OUT/runs/mil`` (MIL trained with video labels, checkpoint selected on held-out training
 videos), ``OUT/report.html``. ``OUT/demo.json`` is written last: without it the outputs are
 partial (an interrupted run); running again resumes the extraction and redoes the rest.
@@ -9,7 +10,6 @@ partial (an interrupted run); running again resumes the extraction and redoes th
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ MIL_MODEL = {
     "iterations": 300,
 }
 MIL_TRAIN = {"selection": "validation", "val_fraction": 0.25, "val_every": 50}
-KNN_SELECTION = "none (fixed before any data is seen)"
+SCENE_SELECTION = "label-free (synthetic anomalies on held-out normal videos)"
 
 
 @dataclass(frozen=True)
@@ -51,31 +51,32 @@ def _bar(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, disable=not enabled, dynamic_ncols=True, leave=True)
 
 
-def _fit_knn(store_dir: Path, data: Path, out: Path) -> None:
-    from vadkit.io.atomic import atomic_write_json, atomic_write_text
-    from vadkit.io.store import FeatureStore
-    from vadkit.methods.oneclass.knn import KNNConfig, KNNScorer
-    from vadkit.train.rundir import evaluate_run
+def _fit_scene(store_dir: Path, data: Path, out: Path) -> None:
+    """``vadkit fit-scene`` on the normal training videos, then the test videos scored per
+    frame and evaluated against the annotations like any run."""
+    import csv
 
-    store = FeatureStore.open(store_dir)
-    train = [store.load(v).mean(axis=1) for v in store.select(split="train", label=0)]
-    cfg = KNNConfig()
-    scorer = KNNScorer(cfg).fit(np.concatenate(train))
-    scores = {v: scorer.score(store.load(v).mean(axis=1)) for v in store.select(split="test")}
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "scores.npz", **{k: np.asarray(s, np.float32) for k, s in scores.items()})
+    from vadkit.deploy.scene_run import fit_scene_run
+    from vadkit.io.atomic import atomic_write, atomic_write_json, atomic_write_text
+    from vadkit.methods.oneclass.scene import SceneDetector
+    from vadkit.train.rundir import evaluate_run, read_config, read_metrics
+
+    with (data / "videos.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    train = {r["id"]: data / r["path"] for r in rows if r["split"] == "train" and r["label"] == "0"}
+    test = {r["id"]: data / r["path"] for r in rows if r["split"] == "test"}
+    fit_scene_run(train, out, overwrite=True)
+    scores = SceneDetector.load(out / "scene.npz").score_videos(test)
+    arrays = {k: np.asarray(s, np.float32) for k, s in scores.items()}
+    atomic_write(out / "scores.npz", lambda fh: np.savez(fh, **arrays))
     import yaml
 
-    config = {
-        "method": "knn",
-        "dataset": "csv",
-        "model": dataclasses.asdict(cfg),
-        "train": {"selection": KNN_SELECTION, "fitted_on": "normal training videos"},
-        "data": _data(store_dir, data),
-    }
+    config = read_config(out)
+    config.update(dataset="csv", data=_data(store_dir, data))
+    config["train"] = {"selection": SCENE_SELECTION, "fitted_on": "normal training videos"}
     atomic_write_text(out / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    test = evaluate_run(out)
-    metrics = {"method": "knn", "dataset": "csv", "selection": KNN_SELECTION, "test": test}
+    metrics = read_metrics(out)
+    metrics.update(dataset="csv", selection=SCENE_SELECTION, test=evaluate_run(out))
     atomic_write_json(out / "metrics.json", metrics)
 
 
@@ -128,8 +129,10 @@ def run_demo(
     times["extract"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _fit_knn(store, data, runs / "knn")
-    times["knn"] = time.perf_counter() - t0
+    with _bar(1, "scene", progress) as bar:
+        _fit_scene(store, data, runs / "scene")
+        bar.update()
+    times["scene"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     cfg = {"method": "mil", "dataset": "csv", "model": dict(MIL_MODEL),
@@ -145,11 +148,11 @@ def run_demo(
     times["mil"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    report = write_report([runs / "knn", runs / "mil"], out / "report.html", title="vadkit demo")
+    report = write_report([runs / "scene", runs / "mil"], out / "report.html", title="vadkit demo")
     times["report"] = time.perf_counter() - t0
 
     headline: dict[str, Any] = {"report": str(report), "times": times, "runs": {}}
-    for name in ("knn", "mil"):
+    for name in ("scene", "mil"):
         m = read_metrics(runs / name)
         t = m.get("test") or {}
         headline["runs"][name] = {

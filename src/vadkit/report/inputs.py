@@ -102,8 +102,23 @@ def _training_run(path: Path, label: str) -> ReportInput:
     row["selection"] = sel
     row["best_step"] = m.get("best_step")
     cols = [c for c in row if c != "selection"]
-    inp = ReportInput(label, path, "run", cols, [row], config=cfg,
-                      features=_features_of_store((cfg.get("data") or {}).get("test"), meta))  # fmt: skip
+    if cfg.get("kind") == "scene":  # reads frames, not the store: say what it computes
+        model = cfg.get("model") or {}
+        features = {
+            k: model.get(k)
+            for k in (
+                "flow_method",
+                "flow_height",
+                "grid",
+                "spatial_backbone",
+                "spatial_stage",
+                "short_side",
+            )
+        }
+        features["input"] = "video frames: optical flow and spatial maps (no feature store)"
+    else:
+        features = _features_of_store((cfg.get("data") or {}).get("test"), meta)
+    inp = ReportInput(label, path, "run", cols, [row], config=cfg, features=features)
     if m.get("selected_on"):
         inp.notes.append(f"checkpoint selected on: {m['selected_on']}")
     if m.get("warning"):

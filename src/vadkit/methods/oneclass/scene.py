@@ -72,7 +72,7 @@ class SceneConfig:
     # frames resized to this height before the flow, speeds in its pixels: every speed
     # threshold is then a fraction of the frame height (240: UCSD Ped2's own height)
     flow_height: int | None = 240
-    workers: int = 2  # processes computing the flow of different videos
+    workers: int = 2  # threads computing the flow of different videos
     heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)
     seed: int = 0
     false_alarm_rate: float = 0.05  # threshold target on held-out normal frames
@@ -374,6 +374,16 @@ class SceneDetector:
     def score(self, source: Any, *, cache: Path | None = None) -> np.ndarray:
         """``(n_frames,)`` float64 anomaly score of every frame of a video (fused, smoothed)."""
         return smooth(self.fuse(self.parts(source, cache=cache)), self.sigma_)
+
+    def score_videos(self, videos: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """:meth:`score` of several videos, their flow computed ``config.workers`` at a time."""
+        self._check_fitted()
+        flows = compute_flows([FlowJob(f"test/{v}", src) for v, src in videos.items()],
+                              self.config)  # fmt: skip
+        return {
+            v: smooth(self.fuse(self.parts(src, flow=flows[f"test/{v}"])), self.sigma_)
+            for v, src in videos.items()
+        }
 
     def predict(self, source: Any) -> np.ndarray:
         """``(n_frames,)`` int8: 1 where the score exceeds the calibrated threshold."""

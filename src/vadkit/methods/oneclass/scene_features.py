@@ -92,13 +92,10 @@ class FlowJob:
 
 
 def _flow_job(args: tuple[Any, dict[str, Any], dict[int, float] | None]) -> VideoFlow:
-    """One video's flow summaries (runs in a worker process)."""
-    import cv2
-
+    """One video's flow summaries (runs in a worker thread)."""
     from vadkit.methods.oneclass.flow import flow_features
 
     source, rec, speedup = args
-    cv2.setNumThreads(1)
     ff = flow_features(
         iter_frames(source),
         tuple(rec["grid"]),
@@ -135,7 +132,7 @@ def compute_flows(
     jobs: Sequence[FlowJob], config: Any, cache: Path | None = None, log: Log | None = None
 ) -> dict[str, VideoFlow]:
     """``{job.key: VideoFlow}``, from ``cache`` where a matching file exists, else computed in
-    ``config.workers`` processes (and written to the cache).
+    ``config.workers`` threads (and written to the cache).
 
     ``config`` gives ``grid``, ``flow_method``, ``flow_resize``, ``flow_height``, ``windows``,
     ``workers`` and, for the cache key, ``seed`` and the synthetic-anomaly settings.
@@ -155,17 +152,22 @@ def compute_flows(
         else:
             out[job.key] = got
     args = [(j.source, rec, j.speedup) for j in todo]
-    if config.workers > 1 and len(todo) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    import cv2
 
-        # spawn, not fork: a forked child of a process whose torch/OpenMP/OpenCV threads hold
-        # a lock at fork time can wait on it forever (seen under pytest)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(config.workers, len(todo)), mp_context=ctx) as pool:
-            results = list(pool.map(_flow_job, args))
-    else:
-        results = [_flow_job(a) for a in args]
+    # threads, not processes: OpenCV's flow and numpy release the GIL (two threads ran as fast
+    # as two spawned processes on Ped2), and a user's script needs no __main__ guard
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # one OpenCV thread per video: the videos are the parallel axis
+    try:
+        if config.workers > 1 and len(todo) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(config.workers, len(todo))) as pool:
+                results = list(pool.map(_flow_job, args))
+        else:
+            results = [_flow_job(a) for a in args]
+    finally:
+        cv2.setNumThreads(threads)
     for job, flow in zip(todo, results, strict=True):
         if job.n_frames is not None and len(flow["cells"]) != job.n_frames:
             raise VadkitError(
