@@ -93,3 +93,14 @@ def test_default_holds_on_every_transform_of_reduced_ped2(shared_data, tmp_path)
     assert base.transform == "original" and base.headline == "fusion"
     for r in rows[1:]:
         assert abs(r.micro_auc - base.micro_auc) <= 0.03, (r.transform, r.micro_auc)
+
+
+def test_unusable_out_is_one_line_error(tmp_path):
+    from tests.helpers_ucsd import write_ucsd_layout
+    from vadkit.bench.ucsd_robustness import run_robustness
+
+    data = write_ucsd_layout(tmp_path / "data")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(VadkitError, match="cannot create it"):
+        run_robustness(data, blocker / "out", ["original"], log=lambda _: None)

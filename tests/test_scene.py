@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_ucsd import blob_frames
 
-from tests.helpers_ucsd import blob_frames
 from vadkit.errors import VadkitError
 from vadkit.methods.oneclass.scene import SceneConfig, SceneDetector, split_training
 

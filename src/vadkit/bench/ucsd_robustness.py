@@ -172,6 +172,10 @@ def run_robustness(
     train = list(layout.train)[:n_train]
     test = [v for v in layout.test if v in layout.labels][:n_test]
     out = Path(out)
+    try:  # before any copy is written: an unusable --out is one line, not a traceback later
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VadkitError(f"--out {out}: cannot create it ({exc.strerror})") from None
     rows = []
     for name in transforms:
         t0 = time.perf_counter()

@@ -362,9 +362,9 @@ def export_backbone(
     if x is None:
         x, source = np.random.default_rng(0).normal(size=(2, *shape[1:])), "random inputs"
     x = np.ascontiguousarray(x, np.float32)
-    from vadkit.deploy.exported import _Runtime
+    from vadkit.deploy.exported import ExportedRuntime
 
-    runtime = _Runtime(out)
+    runtime = ExportedRuntime(out)
     with torch.no_grad():
         ref = net(torch.from_numpy(x)).numpy()
     got = runtime.run(x)[0]

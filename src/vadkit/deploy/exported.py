@@ -24,6 +24,7 @@ from vadkit.sampling import pool_segments, segment_of_snippet
 __all__ = [
     "ExportedHead",
     "ExportedPredictor",
+    "ExportedRuntime",
     "load_exported",
     "load_exported_head",
     "require_extra",
@@ -44,7 +45,7 @@ def require_extra(module: str) -> Any:
         ) from None
 
 
-class _Runtime:
+class ExportedRuntime:
     """One compiled graph: ``run(x) -> list of outputs`` on ONNX Runtime or OpenVINO."""
 
     def __init__(self, path: Path) -> None:
@@ -77,7 +78,7 @@ class ExportedHead:
 
     path: Path
     doc: dict[str, Any]
-    runtime_: _Runtime
+    runtime_: ExportedRuntime
 
     @property
     def runtime(self) -> str:
@@ -168,14 +169,14 @@ def load_exported_head(path: str | Path) -> ExportedHead:
     if side.is_file():
         doc = json.loads(side.read_text(encoding="utf-8"))
     elif path.suffix == ".onnx":  # the same document is in the ONNX metadata
-        runtime = _Runtime(path)
+        runtime = ExportedRuntime(path)
         meta = runtime._ort.get_modelmeta().custom_metadata_map  # type: ignore[union-attr]
         if "vadkit" not in meta:
             raise VadkitError(f"{path}: not exported by vadkit (no 'vadkit' metadata, no {side})")
         return ExportedHead(path, json.loads(meta["vadkit"]), runtime)
     else:
         raise VadkitError(f"{path}: its sidecar {side.name} (feature spec, threshold) is missing")
-    return ExportedHead(path, doc, _Runtime(path))
+    return ExportedHead(path, doc, ExportedRuntime(path))
 
 
 class ExportedPredictor(Predictor):

@@ -115,7 +115,7 @@ class ExportedBackbone:
     """An exported frame backbone and its preprocessing (from its sidecar JSON)."""
 
     def __init__(self, path: str | Path) -> None:
-        from vadkit.deploy.exported import _Runtime
+        from vadkit.deploy.exported import ExportedRuntime
 
         self.path = Path(path)
         side = Path(str(self.path) + ".json")
@@ -131,7 +131,7 @@ class ExportedBackbone:
             )
         self.name = str(self.doc["backbone"])
         self.weights_sha256 = str(self.doc["weights_sha256"])
-        self.runtime_ = _Runtime(self.path)
+        self.runtime_ = ExportedRuntime(self.path)
 
     def check(self, info: StoreInfo, where: str) -> None:
         """Fail unless this is the backbone and weights the model's features came from."""
