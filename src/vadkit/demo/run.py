@@ -51,7 +51,9 @@ def _bar(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, disable=not enabled, dynamic_ncols=True, leave=True)
 
 
-def _fit_scene(store_dir: Path, data: Path, out: Path) -> None:
+def _fit_scene(
+    store_dir: Path, data: Path, out: Path, step: Callable[[str], None] = lambda _: None
+) -> None:
     """``vadkit fit-scene`` on the normal training videos, then the test videos scored per
     frame and evaluated against the annotations like any run."""
     import csv
@@ -65,8 +67,9 @@ def _fit_scene(store_dir: Path, data: Path, out: Path) -> None:
         rows = list(csv.DictReader(fh))
     train = {r["id"]: data / r["path"] for r in rows if r["split"] == "train" and r["label"] == "0"}
     test = {r["id"]: data / r["path"] for r in rows if r["split"] == "test"}
-    fit_scene_run(train, out, overwrite=True)
+    fit_scene_run(train, out, overwrite=True, log=step)  # flow, appearance, synthetic: 3 steps
     scores = SceneDetector.load(out / "scene.npz").score_videos(test)
+    step("scored")
     arrays = {k: np.asarray(s, np.float32) for k, s in scores.items()}
     atomic_write(out / "scores.npz", lambda fh: np.savez(fh, **arrays))
     import yaml
@@ -129,9 +132,8 @@ def run_demo(
     times["extract"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    with _bar(1, "scene", progress) as bar:
-        _fit_scene(store, data, runs / "scene")
-        bar.update()
+    with _bar(4, "scene", progress) as bar:  # flow, appearance maps, synthetic anomalies, test
+        _fit_scene(store, data, runs / "scene", lambda _: bar.update())
     times["scene"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
