@@ -85,14 +85,14 @@ def _one_class(name: str, store: Any, split: Any) -> dict[str, np.ndarray]:
 def _full_run(name: str, layout: Any, store: Any, split: Any, cfg: SupervisionBenchConfig,
               run: Path, log: Log) -> dict[str, np.ndarray]:  # fmt: skip
     """Train a fully-supervised method on the split's frame labels; its test scores."""
-    from vadkit.bench.weak import _split_store
+    from vadkit.bench.weak import split_store
     from vadkit.datasets.annotations import GroundTruth
     from vadkit.methods.registry import get_method
     from vadkit.train import read_scores, train_run
 
     method = get_method(name)
-    train_path = _split_store(store, split.train, run / "train-store")
-    test_path = _split_store(store, split.test, run / "test-store")
+    train_path = split_store(store, split.train, run / "train-store")
+    test_path = split_store(store, split.test, run / "test-store")
     # frame labels keyed by store id: moved test videos and test videos (UCSD training
     # videos are normal: labelled 0 in the split store, no frame annotation needed)
     labels = {v: layout.labels[v.split("-", 1)[1]] for v in split.test}
@@ -173,7 +173,7 @@ def run_supervision_benchmark(
             log(f"split {k} (seed {split.seed}): {len(split.train)} training videos "
                 f"({sum(split.train.values())} abnormal), {len(split.test)} test videos")  # fmt: skip
             test_store = FeatureStore.open(
-                wb._split_store(st, split.test, out / f"split{k}" / "test")
+                wb.split_store(st, split.test, out / f"split{k}" / "test")
             )
             for row in rows:
                 t = time.perf_counter()

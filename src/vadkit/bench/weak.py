@@ -38,6 +38,7 @@ __all__ = [
     "batch_per_class",
     "make_splits",
     "run_weak_benchmark",
+    "split_store",
     "train_split",
     "weak_markdown",
 ]
@@ -184,7 +185,7 @@ def _store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) ->
     return store
 
 
-def _split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
+def split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
     """A store of ``ids`` (symlinks into ``store``) with the split's video labels."""
     from vadkit.io.store_writer import StoreImport
 
@@ -244,8 +245,8 @@ def train_split(
     from vadkit.train import read_scores, train_run
 
     shortest = min(int(store.entry(v).T) for v in store.ids)
-    train_path = _split_store(store, split.train, run / "train-store")
-    test_path = _split_store(store, split.test, run / "test-store")
+    train_path = split_store(store, split.train, run / "train-store")
+    test_path = split_store(store, split.test, run / "test-store")
 
     train_store = FeatureStore.open(train_path)
     fraction = config.val_fraction
