@@ -155,3 +155,26 @@ def test_predict_with_a_scene_run_finds_the_ped2_anomaly(kind, ped2_small, ped2_
     assert any(e["start_frame"] < b and e["end_frame"] >= a for e in events), events
     frames = json.loads((tmp_path / f"{vid}.frames.json").read_text())
     assert len(frames["frame_scores"]) == 180
+
+
+def test_fit_scene_takes_the_normal_training_rows_of_a_table(tmp_path, capsys):
+    """`vadkit synth`'s videos.csv lists every video: fit-scene keeps label 0, split train."""
+    import yaml
+    from helpers_ucsd import write_ucsd_layout
+
+    from vadkit.cli.main import main
+
+    root = write_ucsd_layout(tmp_path / "data", n_train=3, n_test=2, n=24)
+    rows = ["id,path,label,split"]
+    rows += [f"n{k},training/frames/{k:02d},0,train" for k in (1, 2, 3)]
+    rows += ["a1,testing/frames/01,1,train", "t2,testing/frames/02,1,test"]
+    (root / "videos.csv").write_text("\n".join(rows) + "\n")
+    rc = main(["fit-scene", str(root / "videos.csv"), "--out", str(tmp_path / "run"),
+               "--workers", "1"])  # fmt: skip
+    assert rc in (0, None)
+    assert "3 normal videos (2 rows not normal training videos skipped)" in capsys.readouterr().out
+    cfg = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert sorted(cfg["data"]["train"]) == ["n1", "n2", "n3"]
+    assert cfg["kind"] == "scene"
+    thr = json.loads((tmp_path / "run" / "threshold.json").read_text())
+    assert len(thr["far_scores"]) == 24  # the one held-out video's frames

@@ -10,6 +10,7 @@ EXAMPLES = """\b
 Examples:
   vadkit fit-scene ped2/training/frames --out runs/scene
   vadkit fit-scene normal/*.mp4 --out runs/cam1 --cache cache/cam1
+  vadkit fit-scene data/demo/videos.csv --out runs/scene-demo   # label 0, split train rows
   vadkit predict new.mp4 --model runs/cam1 --out pred/
 """
 
@@ -45,8 +46,13 @@ def fit_scene(inputs, out, cache, far, seed, workers, no_appearance, overwrite) 
     from vadkit.methods.oneclass.scene import SceneConfig
 
     videos: dict[str, Path] = {}
+    skipped = 0
     for spec in inputs:
         for item in list_inputs(spec):
+            # a table with labels (vadkit synth's videos.csv): its normal training rows only
+            if (item.label not in (None, "", "0")) or (item.split not in (None, "", "train")):
+                skipped += 1
+                continue
             if item.id in videos:
                 raise VadkitError(
                     f"two inputs have the id {item.id!r}: {videos[item.id]}, {item.path}"
@@ -54,7 +60,8 @@ def fit_scene(inputs, out, cache, far, seed, workers, no_appearance, overwrite) 
             videos[item.id] = Path(item.path)
     config = SceneConfig(false_alarm_rate=far, seed=seed, workers=workers,
                          appearance=not no_appearance)  # fmt: skip
-    click.echo(f"fitting the scene detector on {len(videos)} normal videos")
+    note = f" ({skipped} rows not normal training videos skipped)" if skipped else ""
+    click.echo(f"fitting the scene detector on {len(videos)} normal videos{note}")
     m = fit_scene_run(videos, out, config, cache=cache, overwrite=overwrite, log=click.echo)
     f, o = m["fusion"], m["object_speed"]
     click.echo(
