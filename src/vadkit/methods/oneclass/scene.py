@@ -306,6 +306,8 @@ class SceneDetector:
             "min_speed": obj.config.min_speed, "size": c.paste_size,
             "synth": [c.synth_share, c.synth_length], "seed": c.seed,
             "app": [c.appearance_gate, c.appearance_top, c.short_side],
+            "patch": asdict(c.patch), "backbone": [c.spatial_backbone, c.spatial_stage],
+            "fit": [list(self.fit_ids_), c.train_frame_step],
             "flow": [list(c.grid), c.flow_method, c.flow_resize, c.flow_height],
         }  # fmt: skip
         key = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:10]
