@@ -133,11 +133,11 @@ def test_efficientnet_lite0_backbone_matches_pytorch(fmt, runtime, ped2_frames, 
     assert side["out_dim"] == 1280 and side["input_shape"] == ["batch", 3, 224, 224]
     # independent of the recorded number: run the file again on the frames against torch
     from vadkit.backbones.registry import build_backbone
-    from vadkit.deploy.exported import _Runtime
+    from vadkit.deploy.exported import ExportedRuntime
 
     net, _, _ = build_backbone("efficientnet_lite0", None)
     with torch.no_grad():
         ref = net.eval()(torch.from_numpy(ped2_frames)).numpy()
-    got = _Runtime(out).run(ped2_frames)[0]
+    got = ExportedRuntime(out).run(ped2_frames)[0]
     assert got.shape == (4, 1280) and np.abs(ref).max() > 0.5  # real, non-trivial features
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4 * np.abs(ref).max())

@@ -82,6 +82,8 @@ def test_training_steps_match_reference(golden):
             for name, p in model.named_parameters():
                 want = _reference_array(golden, f"step{step + 1}", name)
                 _close(p, want, f"{name} after step {step + 1}")
-                # the update itself (no update on steps 1-5, then ~1e-5 a step)
+                # the update itself (no update on steps 1-5, then ~1e-5 a step); atol 1e-6:
+                # a bias whose gradient is at float32 round-off gets an update of ~1e-7 that
+                # the CPU's kernels decide (6e-7 apart on one Xeon, equal on another)
                 update = want - _reference_array(golden, "param0", name)
-                _close(p - param0[name], update, f"{name} update", rtol=1e-3, atol=1e-7)
+                _close(p - param0[name], update, f"{name} update", rtol=1e-3, atol=1e-6)
