@@ -107,8 +107,9 @@ def predict_stream(
     stall_timeout, reconnect : see ``StreamSource``.
     max_seconds : stop after this many seconds of wall time (``"max-seconds"``).
     report_every : seconds between ``stats`` updates.
-    batch_size : snippets per network call (default the store's; 1 lowers the latency, the
-        features may then differ from the store's in the last float bits).
+    batch_size : network inputs per call (default one snippet: a frame waits for its own
+        snippet only, not for a batch of them; the store's batch size gives features bit-equal
+        to ``vadkit extract``'s, smaller ones differ in the last float bits).
     """
     from vadkit.deploy.predict import _threshold, load_predictor_encoder
     from vadkit.deploy.stream_source import StreamSource
@@ -125,7 +126,7 @@ def predict_stream(
         raise VadkitError("--stream: an exported --backbone-model is not supported yet")
     enc = encoder if encoder is not None else load_predictor_encoder(predictor)
     thr, how = _threshold(predictor, threshold, far)
-    options = options_from_store(spec.info, batch_size=batch_size)
+    options = options_from_store(spec.info, batch_size=batch_size or spec.crops)
     reader = None
     if isinstance(source, str | Path):
         text = str(source)

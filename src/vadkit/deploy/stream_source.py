@@ -52,6 +52,7 @@ class StreamSource:
                  drop: bool = True) -> None:  # fmt: skip
         if stall_timeout <= 0 or reconnect < 0 or max_queue < 1:
             raise VadkitError("--stall-timeout must be > 0 s and --reconnect >= 0")
+        self.name = str(url)  # as the user gave it, for messages
         self.url, self.options = _url_options(str(url))
         self.stall_timeout, self.reconnect = float(stall_timeout), int(reconnect)
         self.fps: float | None = fps
@@ -140,8 +141,10 @@ class StreamSource:
         t = self.stall_timeout
         try:
             container = av.open(self.url, options=self.options, timeout=(t, t))
+        except (av.error.ExitError, av.error.TimeoutError):  # no data within the timeout
+            return f"stalled {t:g} s", False
         except (av.error.FFmpegError, OSError) as exc:
-            return f"cannot open {self.url}: {exc} (after {t:g} s)", False
+            return f"cannot open {self.name}: {getattr(exc, 'strerror', None) or exc}", False
         got = False
         try:
             stream = container.streams.video[0]
@@ -160,7 +163,7 @@ class StreamSource:
                 self._put((time.monotonic(), frame.to_ndarray(format="rgb24")))
                 got = True
         except IndexError:
-            return f"no video stream in {self.url}", got
+            return f"no video stream in {self.name}", got
         except (av.error.FFmpegError, OSError) as exc:
             if (
                 isinstance(exc, av.error.ExitError | av.error.TimeoutError)
@@ -168,7 +171,7 @@ class StreamSource:
                 or got
             ):
                 return f"stalled {t:g} s", got
-            return f"read error: {exc}", got
+            return f"read error: {getattr(exc, 'strerror', None) or exc}", got
         finally:
             container.close()
         # a UDP/RTSP source has no end: EOF there is a drop, a file's EOF is its end
