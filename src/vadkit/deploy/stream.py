@@ -133,7 +133,9 @@ def predict_stream(
         is_file = Path(text).is_file()
         reader = StreamSource(text, stall_timeout=stall_timeout, reconnect=reconnect, fps=fps,
                               drop=not is_file).start()  # fmt: skip
-        reader.wait_opened(stall_timeout * (reconnect + 1) + 2.0)
+        # the frame rate is known with the first frame; the reader's own timeouts bound this
+        while not reader.wait_opened(0.2):
+            pass
     elif isinstance(source, StreamSource):
         reader = source.start() if not source._thread.is_alive() else source
     rate = float(fps or (reader.fps if reader is not None else None) or 25.0)

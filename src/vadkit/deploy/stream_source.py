@@ -39,7 +39,9 @@ class StreamSource:
     Parameters
     ----------
     url : anything ``av.open`` opens.
-    stall_timeout : seconds without a frame that count as a stall (also the open timeout).
+    stall_timeout : seconds without a frame that count as a stall.
+    open_timeout : seconds an open may take (default ``stall_timeout + 5``): FFmpeg probes the
+        first seconds of a live stream before it returns, so this must exceed the stall time.
     reconnect : reopen attempts after a stall or a read error before giving up.
     max_queue : frames held between the reader and the consumer (then drop-oldest).
     fps : frame rate when the source does not say (default 25).
@@ -49,12 +51,13 @@ class StreamSource:
 
     def __init__(self, url: str, *, stall_timeout: float = 5.0, reconnect: int = 0,
                  max_queue: int = 256, fps: float | None = None,
-                 drop: bool = True) -> None:  # fmt: skip
+                 drop: bool = True, open_timeout: float | None = None) -> None:  # fmt: skip
         if stall_timeout <= 0 or reconnect < 0 or max_queue < 1:
             raise VadkitError("--stall-timeout must be > 0 s and --reconnect >= 0")
         self.name = str(url)  # as the user gave it, for messages
         self.url, self.options = _url_options(str(url))
         self.stall_timeout, self.reconnect = float(stall_timeout), int(reconnect)
+        self.open_timeout = float(open_timeout or stall_timeout + 5.0)
         self.fps: float | None = fps
         self.dropped = 0
         self.drop = drop
@@ -78,7 +81,7 @@ class StreamSource:
         if reason and self.reason == "running":
             self.reason = reason
         self._stop.set()
-        self._thread.join(timeout=self.stall_timeout + 2.0)
+        self._thread.join(timeout=self.open_timeout + 2.0)
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         while True:
@@ -140,9 +143,9 @@ class StreamSource:
 
         t = self.stall_timeout
         try:
-            container = av.open(self.url, options=self.options, timeout=(t, t))
+            container = av.open(self.url, options=self.options, timeout=(self.open_timeout, t))
         except (av.error.ExitError, av.error.TimeoutError):  # no data within the timeout
-            return f"stalled {t:g} s", False
+            return f"stalled {t:g} s (no stream within {self.open_timeout:g} s of opening)", False
         except (av.error.FFmpegError, OSError) as exc:
             return f"cannot open {self.name}: {getattr(exc, 'strerror', None) or exc}", False
         got = False
