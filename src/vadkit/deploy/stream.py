@@ -202,7 +202,8 @@ def predict_stream(
     except VadkitError:
         if state["n"]:  # a real error; no frame at all is said by the reason
             raise
-        state["reason"] = "no frames"
+        if reader is None:  # else the reader's reason says why (cannot open, stalled ...)
+            state["reason"] = "no frames"
     finally:
         if reader is not None:
             reader.stop(None if state["reason"] == "ended" else state["reason"])
