@@ -134,7 +134,8 @@ def predict(
     else:
         click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
                    f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
-                   f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)")  # fmt: skip
+                   f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)",
+                   err=stream_source is not None)  # stdout: JSON lines only  # fmt: skip
     if spec is None:
         encoder = None
     elif backbone_model is not None:
