@@ -176,3 +176,15 @@ def test_udp_stream_stall_then_drop_neither_hangs_nor_crashes(knn_run, ped2, tmp
     assert summary["reconnects"] == 2
     assert summary["frames"] > 60  # frames after the stall were read too
     assert seconds < 45
+
+
+@pytest.mark.parametrize(("length", "stride"), [(16, 16), (2, 16), (16, 4), (5, 3)])
+def test_online_frame_scores_equal_exact_expansion(length, stride):
+    from vadkit.deploy.stream import _frame_score
+    from vadkit.evaluate.expand import expand_snippets
+
+    s = np.random.default_rng(0).random(7)
+    n = 6 * stride + length + 3  # frames past the last snippet take its score
+    want = expand_snippets(s, snippet_length=length, stride=stride, n_frames=n, convention="exact")
+    got = [_frame_score(k, dict(enumerate(s)), len(s) - 1, length, stride) for k in range(n)]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
