@@ -132,12 +132,14 @@ def predict_stream(
         text = str(source)
         is_file = Path(text).is_file()
         reader = StreamSource(text, stall_timeout=stall_timeout, reconnect=reconnect, fps=fps,
-                              drop=not is_file).start()  # fmt: skip
+                              drop=not is_file)  # fmt: skip
+    elif isinstance(source, StreamSource):
+        reader = source
+    if reader is not None:
+        reader.start()
         # the frame rate is known with the first frame; the reader's own timeouts bound this
         while not reader.wait_opened(0.2):
             pass
-    elif isinstance(source, StreamSource):
-        reader = source.start() if not source._thread.is_alive() else source
     rate = float(fps or (reader.fps if reader is not None else None) or 25.0)
     length, step = spec.snippet_length, spec.stride
     one_class = predictor.kind == "one-class"

@@ -70,7 +70,9 @@ class StreamSource:
         self._size: tuple[int, int] | None = None
 
     def start(self) -> StreamSource:
-        self._thread.start()
+        """Start the reader thread (once; later calls do nothing)."""
+        if not self._thread.is_alive() and self.reason == "running":
+            self._thread.start()
         return self
 
     def wait_opened(self, timeout: float) -> bool:
