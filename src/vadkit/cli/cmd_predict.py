@@ -13,11 +13,34 @@ Examples:
   vadkit predict videos.txt --model runs/aed_t/checkpoint.pt --out pred/ --threshold 0.7 \\
       --min-length 1.0 --merge-gap 0.5
   vadkit predict clip.mp4 --model rtfm.onnx --backbone-model effnet.onnx --out pred/
+  vadkit predict --stream udp://127.0.0.1:5000 --model runs/knn --out live/ \\
+      --stall-timeout 5 --reconnect 2
 """
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("inputs", metavar="VIDEO_OR_FOLDER_OR_LIST")
+@click.argument("inputs", metavar="VIDEO_OR_FOLDER_OR_LIST", required=False)
+@click.option(
+    "--stream",
+    "stream_source",
+    help="Read a live source (udp:// rtsp:// http:// URL, a growing file, a camera device) "
+    "instead of videos: JSON lines of events and a summary on stdout and OUT/events.jsonl.",
+)
+@click.option(
+    "--stall-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="--stream: seconds without a frame that count as a stall.",
+)
+@click.option(
+    "--reconnect",
+    type=int,
+    default=0,
+    show_default=True,
+    help="--stream: reopen attempts after a stall before stopping.",
+)
+@click.option("--max-seconds", type=float, help="--stream: stop after this many seconds.")
 @click.option(
     "--model",
     "model_path",
@@ -26,7 +49,7 @@ Examples:
     help="Run directory of `vadkit train` (or a one-class run), a checkpoint.pt, or a "
     "model.onnx / model.xml of `vadkit export`.",
 )
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (needed for videos).")
 @click.option("--threshold", type=float, help="Use this threshold instead of the calibrated one.")
 @click.option(
     "--far",
@@ -67,6 +90,10 @@ Examples:
 )
 def predict(
     inputs,
+    stream_source,
+    stall_timeout,
+    reconnect,
+    max_seconds,
     model_path,
     out,
     threshold,
@@ -89,7 +116,11 @@ def predict(
     from vadkit.io.atomic import atomic_write_json
     from vadkit.io.inputs import list_inputs
 
-    items = list_inputs(inputs)
+    if (inputs is None) == (stream_source is None):
+        raise click.UsageError("give VIDEO_OR_FOLDER_OR_LIST or --stream SOURCE (one of them)")
+    if stream_source is None and out is None:
+        raise click.UsageError("--out is needed for videos")
+    items = list_inputs(inputs) if stream_source is None else []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = load_model(model_path)
@@ -103,7 +134,8 @@ def predict(
     else:
         click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
                    f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
-                   f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)")  # fmt: skip
+                   f"{spec.snippet_length} every {spec.stride} frames, {spec.crops} crop(s)",
+                   err=stream_source is not None)  # stdout: JSON lines only  # fmt: skip
     if spec is None:
         encoder = None
     elif backbone_model is not None:
@@ -112,6 +144,14 @@ def predict(
         encoder = load_exported_backbone(backbone_model, model)
     else:
         encoder = load_predictor_encoder(model, weights, device)
+    if stream_source is not None:
+        from vadkit.cli.cmd_stream import run_stream
+
+        run_stream(model, stream_source, encoder, out, threshold=threshold, far=far,
+                   min_length=min_length, merge_gap=merge_gap, fps=fps,
+                   stall_timeout=stall_timeout, reconnect=reconnect,
+                   max_seconds=max_seconds)  # fmt: skip
+        return
     Path(out).mkdir(parents=True, exist_ok=True)
     summary, failed = {}, 0
     for item in items:
