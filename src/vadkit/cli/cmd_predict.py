@@ -130,7 +130,8 @@ def predict(
     if spec is None:  # a scene detector reads frames: optical flow and its own backbone
         c = model.model.config
         click.echo(f"model scene (motion + appearance) from {model_path}; flow at height "
-                   f"{c.flow_height}, {c.spatial_backbone} {c.spatial_stage} maps")  # fmt: skip
+                   f"{c.flow_height}, {c.spatial_backbone} {c.spatial_stage} maps",
+                   err=stream_source is not None)  # fmt: skip
     else:
         click.echo(f"model {model.method} ({model.kind}) from {model_path}; features "
                    f"{spec.backbone} (weights {spec.weights_sha256[:12]}), snippets of "
