@@ -179,3 +179,22 @@ def test_checkpoint_reloads_to_the_same_scores(run, stores):
     for vid, want in saved.items():
         x = torch.from_numpy(np.array(store.load(vid).transpose(1, 0, 2)[None]))
         np.testing.assert_array_equal(model.score(x)[0], want)
+
+
+def test_config_yaml_shows_the_schedule_that_ran(stores, tmp_path):
+    """train.* overrides the model's schedule fields; config.yaml keeps only what ran."""
+    from vadkit.train.rundir import read_config
+
+    out = tmp_path / "aed-set"
+    args = _args(stores, out, "--set", "train.iterations=30", "--set", "train.batch_per_class=4")
+    assert main(args) == 0
+    cfg = read_config(out)
+    assert cfg["model"]["iterations"] == 30 == cfg["train"]["iterations"]
+    assert cfg["model"]["batch_abnormal"] == 4 == cfg["model"]["batch_normal"]
+    assert cfg["model"]["snapshot"] == 30  # val_every is capped at the 30 steps
+    assert cfg["run"]["model_values_replaced"] == {
+        "model.batch_abnormal": "8 -> 4",
+        "model.batch_normal": "8 -> 4",
+        "model.iterations": "120 -> 30",
+        "model.snapshot": "40 -> 30",
+    }

@@ -67,6 +67,29 @@ def _schedule(tcfg: TrainConfig, mcfg: Any) -> dict[str, Any]:
     }
 
 
+#: model-config field -> the schedule value that replaces it (``snapshot``: validation interval)
+_SCHEDULE_FIELDS = {"batch_abnormal": "batch_abnormal", "batch_normal": "batch_normal",
+                    "iterations": "iterations", "snapshot": "val_every"}  # fmt: skip
+
+
+def _model_as_run(
+    mcfg: Any, sched: dict[str, Any], store_info: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``model`` section as it ran: the method's schedule fields hold what the trainer used
+    and ``n_crops`` the store's crops (as :func:`vadkit.train.runner.model_as_run` for weak
+    runs), with each replaced value recorded as ``"old -> new"``."""
+    model = to_plain(mcfg)
+    used = {k: sched[v] for k, v in _SCHEDULE_FIELDS.items()}
+    used["n_crops"] = getattr(store_info, "crops", None)
+    replaced: dict[str, str] = {}
+    for key, value in used.items():
+        if model.get(key) is None or value is None or model[key] == value:
+            continue
+        replaced[f"model.{key}"] = f"{model[key]} -> {value}"
+        model[key] = value
+    return model, replaced
+
+
 def train_full_run(
     config: Mapping[str, Any],
     method: Any,
@@ -158,10 +181,11 @@ def train_full_run(
             return float(res["frame_auc"])
         return validation_frame_auc(m, train_store.load, val_t, tcfg.device)
 
+    model_ran, replaced = _model_as_run(mcfg, sched, train_store.info)
     resolved = {
         "method": method.name,
         "dataset": dataset,
-        "model": to_plain(mcfg),
+        "model": model_ran,
         "train": to_plain(
             dataclasses.replace(
                 tcfg,
@@ -183,6 +207,7 @@ def train_full_run(
             "selection": tcfg.selection + (" (ORACLE: selected on the test set)" if oracle else ""),
             "store": store_meta(train_store.info),
             "schedule": sched,
+            "model_values_replaced": replaced,
             "split": {
                 "fraction": hold_out,
                 "seed": seed,
