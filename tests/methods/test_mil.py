@@ -289,3 +289,45 @@ def test_l2_normalize_makes_scores_independent_of_feature_scale():
     plain = small_model().eval()  # same seed -> same weights
     np.testing.assert_allclose(model.score(x), plain.score(unit), rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain.score(25.0 * x), plain.score(x))
+
+
+def test_port_objective_hand_worked():
+    # the same bags as test_loss_hand_worked with the PyTorch port's pairing and means
+    s = torch.tensor(
+        [[0.2, 0.5, 0.1, 0.0], [0.3, 0.3, 0.3, 0.3], [0.9, 0.1, 0.1, 0.1], [0.4, 0.0, 0.0, 0.4]]
+    )[:, None, :]
+    model = small_model(
+        l2=0.0,
+        lambda_sparsity=0.5,
+        lambda_smooth=0.25,
+        ranking_pairs="matched",
+        bag_reduction="mean",
+    )
+    total, parts = model.loss({"crop_scores": s}, torch.tensor([0, 0, 1, 1]))
+    # normal 0.5 vs abnormal 0.9 -> 0.6; normal 0.3 vs abnormal 0.4 -> 0.9
+    assert parts["ranking"] == pytest.approx(0.75)
+    assert parts["sparsity"] == pytest.approx((1.2 + 0.8) / 2)
+    assert parts["smoothness"] == pytest.approx((0.64 + 0.32) / 2)
+    assert float(total.detach()) == pytest.approx(0.75 + 0.5 * 1.0 + 0.25 * 0.48)
+
+
+def test_layer_norms_penalty_and_port_init():
+    model = small_model(l2_form="layer_norms", init="glorot_normal_torch_bias")
+    sd = {k: v.numpy().astype(np.float64) for k, v in model.state_dict().items()}
+    assert all(np.abs(sd[f"fc{i}.bias"]).sum() > 0 for i in (1, 2, 3))  # torch's biases kept
+    expected = sum(
+        np.sqrt((sd[f"fc{i}.weight"] ** 2).sum() + (sd[f"fc{i}.bias"] ** 2).sum())
+        for i in (1, 2, 3)
+    )
+    assert float(model.l2_penalty().detach()) == pytest.approx(expected, rel=1e-6)
+    opt = small_model(optimizer="adadelta").make_optimizer()
+    group = opt.param_groups[0]
+    assert isinstance(opt, torch.optim.Adadelta)
+    assert (group["lr"], group["eps"], group["rho"]) == (0.01, 1e-8, 0.9)
+
+
+@pytest.mark.parametrize("name", ["ranking_pairs", "bag_reduction", "l2_form", "init"])
+def test_bad_port_option_is_one_line(name):
+    with pytest.raises(VadkitError, match=f"MILConfig: {name} must be one of") as info:
+        MILConfig(**{name: "nope"})
+    assert "\n" not in str(info.value)

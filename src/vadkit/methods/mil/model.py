@@ -40,10 +40,11 @@ class MILModel(nn.Module):
         self.fc2 = nn.Linear(cfg.hidden1, cfg.hidden2)
         self.fc3 = nn.Linear(cfg.hidden2, 1)
         self.dropout = nn.Dropout(cfg.dropout)
-        if cfg.init == "glorot_normal":  # Keras 1 glorot_normal kernels, zero biases
+        if cfg.init != "torch":  # Keras 1 glorot_normal kernels
             for fc in (self.fc1, self.fc2, self.fc3):
                 nn.init.xavier_normal_(fc.weight)
-                nn.init.zeros_(fc.bias)
+                if cfg.init == "glorot_normal":  # Keras' zero biases; the port keeps torch's
+                    nn.init.zeros_(fc.bias)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Score every segment.
@@ -71,8 +72,15 @@ class MILModel(nn.Module):
         }
 
     def l2_penalty(self) -> torch.Tensor:
-        """``sum(W**2)`` over the three FC kernels (Keras ``l2`` regularizer; biases excluded)."""
-        return sum(fc.weight.pow(2).sum() for fc in (self.fc1, self.fc2, self.fc3))
+        """``sum(W**2)`` over the three FC kernels (Keras ``l2`` regularizer; biases excluded).
+
+        ``l2_form="layer_norms"``: the sum over the FCs of ``||[W, b]||_2`` (not squared, biases
+        included), as the PyTorch port's ``RegularizedLoss`` computes it.
+        """
+        fcs = (self.fc1, self.fc2, self.fc3)
+        if self.config.l2_form == "layer_norms":
+            return sum(torch.cat([fc.weight.flatten(), fc.bias]).norm(p=2) for fc in fcs)
+        return sum(fc.weight.pow(2).sum() for fc in fcs)
 
     def loss(
         self, outputs: dict[str, torch.Tensor], labels: torch.Tensor
@@ -88,6 +96,11 @@ class MILModel(nn.Module):
             smoothness = sum_j sum_t (s_jt - s_j,t+1) ** 2
             total = ranking + lambda_sparsity * sparsity + lambda_smooth * smoothness
                     + l2 * sum(W ** 2)
+
+        The PyTorch port's objective (see ``MILConfig``): ``ranking_pairs="matched"`` makes
+        ranking ``mean_i max(0, margin - a_i + m_i)``, ``bag_reduction="mean"`` averages
+        sparsity and smoothness over the abnormal bags instead of summing them, and
+        ``l2_form="layer_norms"`` swaps the penalty (:meth:`l2_penalty`).
 
         Parameters
         ----------
@@ -107,10 +120,15 @@ class MILModel(nn.Module):
         abnormal = scores[n:].reshape(n * crops, t)
         max_normal = normal.max(dim=-1).values
         max_abnormal = abnormal.max(dim=-1).values
-        hinge = torch.relu(cfg.margin - max_abnormal[None, :] + max_normal[:, None])
-        ranking = hinge.sum(dim=1).mean()
-        sparsity = abnormal.sum()
-        smoothness = (abnormal[:, 1:] - abnormal[:, :-1]).pow(2).sum()
+        if cfg.ranking_pairs == "matched":  # the port pairs bag i with bag i only
+            ranking = torch.relu(cfg.margin - max_abnormal + max_normal).mean()
+        else:
+            hinge = torch.relu(cfg.margin - max_abnormal[None, :] + max_normal[:, None])
+            ranking = hinge.sum(dim=1).mean()
+        sparsity = abnormal.sum(dim=-1)
+        smoothness = (abnormal[:, 1:] - abnormal[:, :-1]).pow(2).sum(dim=-1)
+        reduce = torch.mean if cfg.bag_reduction == "mean" else torch.sum
+        sparsity, smoothness = reduce(sparsity), reduce(smoothness)
         l2 = self.l2_penalty()
         total = (
             ranking + cfg.lambda_sparsity * sparsity + cfg.lambda_smooth * smoothness + cfg.l2 * l2
@@ -147,13 +165,21 @@ class MILModel(nn.Module):
         return seg[:, index].cpu().numpy().astype(np.float32)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
-        """The official optimizer: Adagrad(lr=0.01, eps=1e-8), no decay (L2 is in the loss)."""
+        """The official optimizer: Adagrad(lr=0.01, eps=1e-8), no decay (L2 is in the loss).
+
+        ``optimizer="adadelta"`` is the PyTorch port's ``Adadelta(lr, eps)`` (rho 0.9).
+        """
         cfg = self.config
         require(
-            cfg.optimizer in ("adagrad", "adam", "sgd"), f"mil: bad optimizer {cfg.optimizer!r}"
+            cfg.optimizer in ("adagrad", "adadelta", "adam", "sgd"),
+            f"mil: bad optimizer {cfg.optimizer!r}",
         )
         if cfg.optimizer == "adagrad":
             return torch.optim.Adagrad(
+                self.parameters(), lr=cfg.lr, eps=cfg.eps, weight_decay=cfg.weight_decay
+            )
+        if cfg.optimizer == "adadelta":
+            return torch.optim.Adadelta(
                 self.parameters(), lr=cfg.lr, eps=cfg.eps, weight_decay=cfg.weight_decay
             )
         if cfg.optimizer == "adam":
