@@ -33,6 +33,7 @@ LAYERS = {
     "deploy": 7,  # predict (may draw viz figures), streams, export
     "demo": 7.5,  # `vadkit demo`: every stage and the report (above report, below cli)
     "cli": 8,
+    "__main__": 9,  # vadkit/__main__.py: `python -m vadkit`, the CLI's entry point
 }
 
 
@@ -71,7 +72,7 @@ def test_every_package_has_a_layer():
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
 def test_no_upward_import(path: Path):
     rel = path.relative_to(SRC)
-    own = rel.parts[0] if len(rel.parts) > 1 else ""
+    own = rel.parts[0] if len(rel.parts) > 1 else ("__main__" if rel.stem == "__main__" else "")
     bad = []
     for line, module in _imports(path):
         target = _package_of(module)
