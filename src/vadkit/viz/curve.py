@@ -155,7 +155,7 @@ def score_curve(
         sec.set_xlabel("time (s)", fontsize=8)
         sec.tick_params(labelsize=7)
     ax.legend(
-        handles, names, loc="lower left", bbox_to_anchor=(0.0, 1.14 if fps else 1.0),
+        handles, names, loc="lower left", bbox_to_anchor=(0.0, 1.24 if fps else 1.0),
         ncol=len(handles), fontsize=7, frameon=False, borderaxespad=0.2,
     )  # fmt: skip
     if title:
