@@ -21,6 +21,16 @@ from vadkit.methods.rtfm.checkpoint import rtfm_key_map
 GOLDEN = Path(__file__).parent / "data" / "golden" / "rtfm.npz"
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 KEYS = rtfm_key_map()  # reference state_dict key -> vadkit's
+# The non-local block's output conv is followed by BatchNorm, which removes its bias: that bias's
+# gradient is zero in exact arithmetic and round-off (~1e-10, different per CPU and torch build)
+# in practice. Adam divides it by its own root mean square, so after a few steps the bias moves by
+# up to lr per step in a direction set by round-off. Its gradient is checked to be ~0 and its
+# value to stay inside Adam's bound; comparing it to the reference's digits would test round-off.
+ROUNDOFF_ONLY = {"trunk.non_local.out_conv.bias"}
+# The BatchNorm's running mean averages the conv output, bias included, so it inherits that drift
+# (at most the bias's own, a weighted mean of it): after step 1 it is compared to 1e-5, after
+# step 5 to 1e-3, beside the exact running variance.
+BIAS_SHIFTED = {"trunk.non_local.out_norm.running_mean"}
 CONFIG = RTFMConfig(
     feature_dim=16, conv_channels=4, nonlocal_channels=2, hidden1=8, hidden2=4, dropout=0.0
 )
@@ -93,11 +103,22 @@ def test_training_steps_match_reference(golden):
             _close(total, golden["loss/total"], "total loss")
             for name, p in model.named_parameters():
                 _close(p.grad, golden[f"grad/{inverse[name]}"], f"gradient {name}")
+            for name in ROUNDOFF_ONLY:
+                grad = dict(model.named_parameters())[name].grad
+                assert grad.abs().max() < 1e-6, name
         _close(total, golden["loss5/total"][step], f"total loss at step {step + 1}")
         opt.step()
         if step in (0, n_steps - 1):
             for name, value in model.state_dict().items():
                 want = golden[f"step{step + 1}/{inverse[name]}"]
+                if name in ROUNDOFF_ONLY and step > 0:
+                    lr = opt.param_groups[0]["lr"]
+                    moved = (value - param0[name]).abs().max().item()
+                    assert moved <= (step + 1) * lr, f"{name} moved {moved}"
+                    continue
+                if name in BIAS_SHIFTED and step > 0:
+                    _close(value, want, f"{name} after step {step + 1}", rtol=0, atol=1e-3)
+                    continue
                 _close(value, want, f"{name} after step {step + 1}")
                 # the update itself (lr 1e-3 moves a weight by ~1e-3 a step), to 0.1% of it
                 update = want - golden[f"param0/{inverse[name]}"]
