@@ -32,7 +32,10 @@ from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
 from vadkit.errors import VadkitError
 
 __all__ = [
+    "DEFAULT_STEPS",
+    "STEPS",
     "WeakBenchConfig",
+    "WeakRow",
     "WeakSplit",
     "anm_window",
     "batch_per_class",
@@ -50,20 +53,51 @@ Log = Callable[[str], None]
 TIE_TO_LATER = -1e-9
 
 
+#: optimisation steps per method at UCSD scale (about 20 training videos, 2 + 2 per step), read
+#: off the mean validation-AUC learning curves over splits (``benchmarks/weak_curves.py``,
+#: docs/benchmarks.md): the first step within 0.01 of the curve's top, rounded up to a multiple
+#: of 100 with a margin. Any method not listed trains DEFAULT_STEPS.
+STEPS: dict[str, int] = {}
+DEFAULT_STEPS = 200
+
+
 @dataclass(frozen=True)
 class WeakBenchConfig:
     """Every choice of the protocol, fixed before looking at any test label."""
 
     backbone: str = "efficientnet_lite0"
     methods: tuple[str, ...] | None = None  # None: every method of kind "weak"
-    splits: int = 3  # seeded random splits (seeds seed, seed + 1, ...)
+    splits: int = 10  # seeded random splits (seeds seed, seed + 1, ...)
     seed: int = 0
     train_fraction: float = 0.5  # share of each label's test videos moved into training
-    iterations: int = 200  # optimisation steps per run (~20 training videos: a few epochs)
+    iterations: int | None = None  # steps per run; None: the method's STEPS entry
     val_every: int = 20  # steps between validations (checkpoint selection)
     val_fraction: float = 0.2  # training videos held out per label for the selection
+    reference_presets: bool = True  # also a row per method preset "reference" (if it has one)
+    baselines: bool = True  # chance and feature-magnitude rows (nothing trained)
     random_init: bool = False  # untrained backbone (tests only)
     train_threads: int = 1  # torch CPU threads while training (small models: 1 is fastest)
+
+    def steps(self, method: str) -> int:
+        """Optimisation steps of ``method``'s runs."""
+        return self.iterations or STEPS.get(method, DEFAULT_STEPS)
+
+
+@dataclass(frozen=True)
+class WeakRow:
+    """One row of the table: a method with a preset of its config (or a baseline)."""
+
+    method: str
+    preset: str = "default"
+    kind: str = "weak"  # "weak" (trained) or "baseline"
+
+    @property
+    def name(self) -> str:
+        return self.method if self.preset == "default" else f"{self.method} ({self.preset})"
+
+    @property
+    def folder(self) -> str:
+        return self.method if self.preset == "default" else f"{self.method}-{self.preset}"
 
 
 @dataclass(frozen=True)
@@ -237,9 +271,11 @@ def train_split(
     config: WeakBenchConfig,
     run: Path,
     log: Log,
+    preset: str = "default",
 ) -> dict[str, Any]:
-    """Train ``method`` on one split of ``store`` into ``run`` and score the split's test videos
-    (the per-split step of the weak benchmark, shared by the supervision benchmark)."""
+    """Train ``method`` (with config ``preset``) on one split of ``store`` into ``run`` and
+    score the split's test videos (the per-split step of the weak benchmark, shared by the
+    supervision benchmark)."""
     from vadkit.io.store import FeatureStore
     from vadkit.io.views import select, train_val_split
     from vadkit.train import read_scores, train_run
@@ -259,12 +295,14 @@ def train_split(
         fraction = round(fraction + 0.05, 2)
     fit_labels = np.asarray(fit.labels)
     n = batch_per_class(int((fit_labels == 0).sum()), int((fit_labels == 1).sum()))
+    steps = config.steps(method.name)
     cfg = {
         "method": method.name,
+        "preset": preset,
         "model": _model_values(method, store.info.dim, store.info.crops, shortest),
         "train": {
             "seed": split.seed,
-            "iterations": config.iterations,
+            "iterations": steps,
             "val_every": config.val_every,
             "batch_per_class": n,
             "selection": "validation",
@@ -280,14 +318,75 @@ def train_split(
     test_store = FeatureStore.open(test_path)
     res = _metrics(layout, _frame_scores(read_scores(run / "run"), test_store))
     res.update(batch_per_class=n, val_fraction=fraction, train_s=time.perf_counter() - t)
+    res.update(steps=steps, val_curve=_val_curve(run / "run" / "log.jsonl"))
     return res
 
 
-def _summary(values: list[float | None]) -> dict[str, float | None]:
-    xs = [v for v in values if v is not None]
-    if not xs:
-        return {"mean": None, "std": None}
-    return {"mean": float(np.mean(xs)), "std": float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0}
+def _val_curve(log_file: Path) -> dict[int, float]:
+    """Step -> validation AUC of a run's ``log.jsonl`` (its learning curve)."""
+    import json
+
+    curve = {}
+    for line in log_file.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if "val" in rec and rec["val"] is not None:
+            curve[int(rec["step"])] = float(rec["val"])
+    return curve
+
+
+def _baseline_split(layout: UCSDLayout, store: Any, split: WeakSplit, kind: str) -> dict[str, Any]:
+    """A training-free row on one split's test videos (seeded by the split for ``chance``)."""
+    from vadkit.bench.weak_stats import baseline_scores
+
+    rng = np.random.default_rng([split.seed, 7])
+    scores = {v: baseline_scores(kind, store.load(v), rng) for v in split.test}
+    res = _metrics(layout, _frame_scores(scores, store))
+    res.update(steps=0, train_s=0.0)
+    return res
+
+
+def _rows(names: list[str], config: WeakBenchConfig) -> list[WeakRow]:
+    """The table's rows: each method's default, its ``reference`` preset (when it has one and
+    ``config.reference_presets``), then the training-free baselines."""
+    from vadkit.bench.weak_stats import BASELINES
+    from vadkit.methods.config import preset_names
+    from vadkit.methods.registry import get_method
+
+    rows = []
+    for name in names:
+        rows.append(WeakRow(name))
+        if config.reference_presets and "reference" in preset_names(get_method(name).config_cls):
+            rows.append(WeakRow(name, "reference"))
+    if config.baselines:
+        rows += [WeakRow(b, kind="baseline") for b in BASELINES]
+    return rows
+
+
+def _summary_rows(
+    table: list[WeakRow], per: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Per row: its runs, mean / std / 95% interval of each metric, the paired comparison of
+    its micro AUC with the best row's, and the mean validation curve (trained rows)."""
+    from vadkit.bench.weak_stats import paired_comparison, plateau_step, summarize
+
+    paired = paired_comparison({r.name: [x["micro_auc"] for x in per[r.name]] for r in table})
+    rows = []
+    for r in table:
+        runs = per[r.name]
+        row: dict[str, Any] = {"method": r.name, "base_method": r.method, "preset": r.preset}
+        row.update(kind=r.kind, folder=r.folder if r.kind != "baseline" else None, runs=runs)
+        for key in ("micro_auc", "macro_auc", "ap"):
+            row[key] = summarize([x[key] for x in runs])
+        row["paired"] = paired[r.name]
+        curves = [x["val_curve"] for x in runs if x.get("val_curve")]
+        if curves:
+            steps = sorted(set.intersection(*(set(c) for c in curves)))
+            mean = {s: float(np.mean([c[s] for c in curves])) for s in steps}
+            row["val_curve_mean"] = mean
+            row["val_plateau_step"] = plateau_step(mean) if mean else None
+            row["steps"] = runs[0]["steps"]
+        rows.append(row)
+    return rows
 
 
 @contextmanager
@@ -346,7 +445,8 @@ def run_weak_benchmark(
     splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
     st = _store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
-    per: dict[str, list[dict[str, Any]]] = {m: [] for m in names}
+    table = _rows(names, config)
+    per: dict[str, list[dict[str, Any]]] = {r.name: [] for r in table}
     with _torch_threads(config.train_threads):
         for k, split in enumerate(splits):
             n_abn = sum(split.train.values())
@@ -354,18 +454,16 @@ def run_weak_benchmark(
                 f"split {k} (seed {split.seed}): {len(split.train)} training videos "
                 f"({n_abn} abnormal), {len(split.test)} test videos"
             )
-            for name in names:
-                res = train_split(
-                    layout, get_method(name), st, split, config, out / f"split{k}" / name, log
-                )
-                per[name].append(res)
-                log(f"  {name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
-    rows = []
-    for name, runs in per.items():
-        row: dict[str, Any] = {"method": name, "runs": runs}
-        for key in ("micro_auc", "macro_auc", "ap"):
-            row[key] = _summary([r[key] for r in runs])
-        rows.append(row)
+            for row in table:
+                if row.kind == "baseline":
+                    res = _baseline_split(layout, st, split, row.method)
+                else:
+                    run = out / f"split{k}" / row.folder
+                    method = get_method(row.method)
+                    res = train_split(layout, method, st, split, config, run, log, row.preset)
+                per[row.name].append(res)
+                log(f"  {row.name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
+    rows = _summary_rows(table, per)
     doc = {
         "dataset": str(layout.root),
         "ground_truth": str(layout.gt_file),
@@ -388,33 +486,60 @@ def run_weak_benchmark(
     return doc
 
 
-def _pm(s: dict[str, float | None]) -> str:
+def _pm(s: dict[str, Any]) -> str:
     return "–" if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
 
 
+def _ci(s: dict[str, Any]) -> str:
+    return "–" if not s.get("ci95") else f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
+
+
+def _versus_best(p: dict[str, Any], name: str) -> str:
+    if p["best"] == name:
+        return "best"
+    lo, hi = p["ci95"]
+    verdict = "indistinguishable" if p["indistinguishable"] else "worse"
+    if lo > 0:
+        verdict = "better"  # cannot happen for the best mean; kept for completeness
+    return f"{p['mean_diff']:+.3f} [{lo:+.3f}, {hi:+.3f}] {verdict}"
+
+
 def weak_markdown(doc: dict[str, Any]) -> str:
-    """The comparison table of a results dict (mean ± sample std over splits), as Markdown."""
+    """The comparison table of a results dict, as Markdown: per row mean ± sample std over
+    splits, the 95% bootstrap interval of the mean, and the paired difference to the best row
+    (mean over splits and its 95% bootstrap interval; "indistinguishable" when it holds 0)."""
     c, splits = doc["config"], doc["splits"]
     n_tr = [len(s["train"]) for s in splits]
     n_te = [len(s["test"]) for s in splits]
+    steps = "the steps of each row" if c.get("iterations") is None else f"{c['iterations']} steps"
     lines = [
         f"Dataset `{Path(doc['dataset']).name}`, backbone `{c['backbone']}`: {len(splits)} "
         f"seeded splits (seeds {splits[0]['seed']}..{splits[-1]['seed']}); each moves "
         f"{c['train_fraction']:.0%} of each label's test videos into training with video "
         f"labels ({n_tr[0]} training videos incl. {doc['n_train']} normal UCSD training "
-        f"videos; {n_te[0]} test videos). {c['iterations']} steps, validation every "
-        f"{c['val_every']} on {c['val_fraction']:.0%} held-out training videos (video AUC).",
+        f"videos; {n_te[0]} test videos). {steps[0].upper() + steps[1:]}, validation every "
+        f"{c['val_every']} on {c['val_fraction']:.0%} held-out training videos (video AUC); "
+        "steps (plateau): the run length and the first step whose mean validation AUC over "
+        "splits is within 0.01 of its top.",
+    ]
+    if doc.get("quick"):
+        lines += ["", f"**Quick mode** ({doc['quick']}): not the benchmark's numbers."]
+    lines += [
         "",
-        "| method | micro frame AUC | macro frame AUC | frame AP | n per class | "
-        "micro AUC per split |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| method | steps (plateau) | micro frame AUC | 95% interval | vs best, paired "
+        "(95% interval) | macro frame AUC | frame AP | micro AUC per split |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in doc["rows"]:
         each = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
-        ns = sorted({x["batch_per_class"] for x in r["runs"]})
+        if r.get("kind") == "baseline":
+            st = "none (baseline)"
+        else:
+            st = f"{r.get('steps', '?')} ({r.get('val_plateau_step', '?')})"
         lines.append(
-            f"| {r['method']} | {_pm(r['micro_auc'])} | {_pm(r['macro_auc'])} | {_pm(r['ap'])} "
-            f"| {', '.join(map(str, ns))} | {each} |"
+            f"| {r['method']} | {st} | {_pm(r['micro_auc'])} | {_ci(r['micro_auc'])} "
+            f"| {_versus_best(r['paired'], r['method'])} | {_pm(r['macro_auc'])} "
+            f"| {_pm(r['ap'])} | {each} |"
         )
     t = doc["timings_s"]
     line = "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
