@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
+from vadkit.bench.weak_stats import summary_rows
 from vadkit.errors import VadkitError
 
 __all__ = [
@@ -71,16 +72,19 @@ class WeakBenchConfig:
     seed: int = 0
     train_fraction: float = 0.5  # share of each label's test videos moved into training
     iterations: int | None = None  # steps per run; None: the method's STEPS entry
+    max_steps: int | None = None  # cap on the steps of every run (--quick: 100)
     val_every: int = 20  # steps between validations (checkpoint selection)
     val_fraction: float = 0.2  # training videos held out per label for the selection
     reference_presets: bool = True  # also a row per method preset "reference" (if it has one)
     baselines: bool = True  # chance and feature-magnitude rows (nothing trained)
     random_init: bool = False  # untrained backbone (tests only)
     train_threads: int = 1  # torch CPU threads while training (small models: 1 is fastest)
+    jobs: int = 1  # runs trained at once, each in its own process (same numbers as 1)
 
     def steps(self, method: str) -> int:
         """Optimisation steps of ``method``'s runs."""
-        return self.iterations or STEPS.get(method, DEFAULT_STEPS)
+        steps = self.iterations or STEPS.get(method, DEFAULT_STEPS)
+        return min(steps, self.max_steps) if self.max_steps else steps
 
 
 @dataclass(frozen=True)
@@ -322,15 +326,16 @@ def train_split(
     return res
 
 
-def _val_curve(log_file: Path) -> dict[int, float]:
-    """Step -> validation AUC of a run's ``log.jsonl`` (its learning curve)."""
+def _val_curve(log_file: Path) -> list[list[float]]:
+    """``[step, validation AUC]`` pairs of a run's ``log.jsonl`` (its learning curve; pairs,
+    not a mapping, so that results.json and the returned dict hold the same thing)."""
     import json
 
-    curve = {}
+    curve = []
     for line in log_file.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
         if "val" in rec and rec["val"] is not None:
-            curve[int(rec["step"])] = float(rec["val"])
+            curve.append([int(rec["step"]), float(rec["val"])])
     return curve
 
 
@@ -362,33 +367,6 @@ def _rows(names: list[str], config: WeakBenchConfig) -> list[WeakRow]:
     return rows
 
 
-def _summary_rows(
-    table: list[WeakRow], per: dict[str, list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """Per row: its runs, mean / std / 95% interval of each metric, the paired comparison of
-    its micro AUC with the best row's, and the mean validation curve (trained rows)."""
-    from vadkit.bench.weak_stats import paired_comparison, plateau_step, summarize
-
-    paired = paired_comparison({r.name: [x["micro_auc"] for x in per[r.name]] for r in table})
-    rows = []
-    for r in table:
-        runs = per[r.name]
-        row: dict[str, Any] = {"method": r.name, "base_method": r.method, "preset": r.preset}
-        row.update(kind=r.kind, folder=r.folder if r.kind != "baseline" else None, runs=runs)
-        for key in ("micro_auc", "macro_auc", "ap"):
-            row[key] = summarize([x[key] for x in runs])
-        row["paired"] = paired[r.name]
-        curves = [x["val_curve"] for x in runs if x.get("val_curve")]
-        if curves:
-            steps = sorted(set.intersection(*(set(c) for c in curves)))
-            mean = {s: float(np.mean([c[s] for c in curves])) for s in steps}
-            row["val_curve_mean"] = mean
-            row["val_plateau_step"] = plateau_step(mean) if mean else None
-            row["steps"] = runs[0]["steps"]
-        rows.append(row)
-    return rows
-
-
 @contextmanager
 def _torch_threads(n: int) -> Iterator[None]:
     """``torch.set_num_threads(n)`` inside the block, the previous value after it.
@@ -413,6 +391,66 @@ def _load_average() -> list[float] | None:
         return None
 
 
+def _train_task(
+    data: str, store_path: str, split: WeakSplit, row: WeakRow, config: WeakBenchConfig, run: str
+) -> dict[str, Any]:
+    """One run in a worker process (everything passed by value or path)."""
+    from vadkit.io.store import FeatureStore
+    from vadkit.methods.registry import get_method
+
+    layout, store = find_ucsd_layout(data), FeatureStore.open(store_path)
+    with _torch_threads(config.train_threads):
+        return train_split(
+            layout, get_method(row.method), store, split, config, Path(run), lambda m: None,
+            row.preset,
+        )  # fmt: skip
+
+
+def _train_all(
+    tasks: list[tuple[int, WeakRow]],
+    layout: UCSDLayout,
+    store: Any,
+    splits: list[WeakSplit],
+    config: WeakBenchConfig,
+    out: Path,
+    log: Log,
+) -> Iterator[tuple[int, WeakRow, dict[str, Any]]]:
+    """Train every (split, row) task, in this process or in ``config.jobs`` spawned ones.
+
+    Each run is seeded by its split and trains with ``train_threads`` threads either way, so
+    the numbers do not depend on ``jobs``; only the order of the log lines does.
+    """
+    from vadkit.methods.registry import get_method
+
+    if config.jobs == 1:
+        with _torch_threads(config.train_threads):
+            for k, row in tasks:
+                run = out / f"split{k}" / row.folder
+                method = get_method(row.method)
+                yield (
+                    k,
+                    row,
+                    train_split(layout, method, store, splits[k], config, run, log, row.preset),
+                )
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    log(f"training {len(tasks)} runs in {config.jobs} processes")
+    ctx = mp.get_context("spawn")  # no fork of a process that holds torch threads
+    with ProcessPoolExecutor(max_workers=config.jobs, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(
+                _train_task, str(layout.root), str(store.path), splits[k], row, config,
+                str(out / f"split{k}" / row.folder),
+            ): (k, row)
+            for k, row in tasks
+        }  # fmt: skip
+        for fut in as_completed(futures):
+            k, row = futures[fut]
+            yield k, row, fut.result()
+
+
 def run_weak_benchmark(
     data: str | Path,
     out: str | Path,
@@ -428,7 +466,7 @@ def run_weak_benchmark(
         and standard deviation over splits; splits, config, timings).
     """
     from vadkit.io.atomic import atomic_write_json
-    from vadkit.methods.registry import get_method, list_methods
+    from vadkit.methods.registry import list_methods
 
     config = config or WeakBenchConfig()
     out = Path(out)
@@ -446,24 +484,23 @@ def run_weak_benchmark(
     st = _store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
     table = _rows(names, config)
-    per: dict[str, list[dict[str, Any]]] = {r.name: [] for r in table}
-    with _torch_threads(config.train_threads):
-        for k, split in enumerate(splits):
-            n_abn = sum(split.train.values())
-            log(
-                f"split {k} (seed {split.seed}): {len(split.train)} training videos "
-                f"({n_abn} abnormal), {len(split.test)} test videos"
-            )
-            for row in table:
-                if row.kind == "baseline":
-                    res = _baseline_split(layout, st, split, row.method)
-                else:
-                    run = out / f"split{k}" / row.folder
-                    method = get_method(row.method)
-                    res = train_split(layout, method, st, split, config, run, log, row.preset)
-                per[row.name].append(res)
-                log(f"  {row.name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
-    rows = _summary_rows(table, per)
+    if isinstance(config.jobs, bool) or not isinstance(config.jobs, int) or config.jobs < 1:
+        raise VadkitError(f"--jobs {config.jobs!r}: must be an integer >= 1")
+    per: dict[str, list[dict[str, Any]]] = {r.name: [{}] * len(splits) for r in table}
+    for k, split in enumerate(splits):
+        n_abn = sum(split.train.values())
+        log(
+            f"split {k} (seed {split.seed}): {len(split.train)} training videos "
+            f"({n_abn} abnormal), {len(split.test)} test videos"
+        )
+        for row in table:
+            if row.kind == "baseline":
+                per[row.name][k] = _baseline_split(layout, st, split, row.method)
+    tasks = [(k, row) for k in range(len(splits)) for row in table if row.kind != "baseline"]
+    for k, row, res in _train_all(tasks, layout, st, splits, config, out, log):
+        per[row.name][k] = res
+        log(f"  split {k} {row.name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
+    rows = summary_rows(table, per)
     doc = {
         "dataset": str(layout.root),
         "ground_truth": str(layout.gt_file),
@@ -486,65 +523,8 @@ def run_weak_benchmark(
     return doc
 
 
-def _pm(s: dict[str, Any]) -> str:
-    return "–" if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
-
-
-def _ci(s: dict[str, Any]) -> str:
-    return "–" if not s.get("ci95") else f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
-
-
-def _versus_best(p: dict[str, Any], name: str) -> str:
-    if p["best"] == name:
-        return "best"
-    lo, hi = p["ci95"]
-    verdict = "indistinguishable" if p["indistinguishable"] else "worse"
-    if lo > 0:
-        verdict = "better"  # cannot happen for the best mean; kept for completeness
-    return f"{p['mean_diff']:+.3f} [{lo:+.3f}, {hi:+.3f}] {verdict}"
-
-
 def weak_markdown(doc: dict[str, Any]) -> str:
-    """The comparison table of a results dict, as Markdown: per row mean ± sample std over
-    splits, the 95% bootstrap interval of the mean, and the paired difference to the best row
-    (mean over splits and its 95% bootstrap interval; "indistinguishable" when it holds 0)."""
-    c, splits = doc["config"], doc["splits"]
-    n_tr = [len(s["train"]) for s in splits]
-    n_te = [len(s["test"]) for s in splits]
-    steps = "the steps of each row" if c.get("iterations") is None else f"{c['iterations']} steps"
-    lines = [
-        f"Dataset `{Path(doc['dataset']).name}`, backbone `{c['backbone']}`: {len(splits)} "
-        f"seeded splits (seeds {splits[0]['seed']}..{splits[-1]['seed']}); each moves "
-        f"{c['train_fraction']:.0%} of each label's test videos into training with video "
-        f"labels ({n_tr[0]} training videos incl. {doc['n_train']} normal UCSD training "
-        f"videos; {n_te[0]} test videos). {steps[0].upper() + steps[1:]}, validation every "
-        f"{c['val_every']} on {c['val_fraction']:.0%} held-out training videos (video AUC); "
-        "steps (plateau): the run length and the first step whose mean validation AUC over "
-        "splits is within 0.01 of its top.",
-    ]
-    if doc.get("quick"):
-        lines += ["", f"**Quick mode** ({doc['quick']}): not the benchmark's numbers."]
-    lines += [
-        "",
-        "| method | steps (plateau) | micro frame AUC | 95% interval | vs best, paired "
-        "(95% interval) | macro frame AUC | frame AP | micro AUC per split |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in doc["rows"]:
-        each = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
-        if r.get("kind") == "baseline":
-            st = "none (baseline)"
-        else:
-            st = f"{r.get('steps', '?')} ({r.get('val_plateau_step', '?')})"
-        lines.append(
-            f"| {r['method']} | {st} | {_pm(r['micro_auc'])} | {_ci(r['micro_auc'])} "
-            f"| {_versus_best(r['paired'], r['method'])} | {_pm(r['macro_auc'])} "
-            f"| {_pm(r['ap'])} | {each} |"
-        )
-    t = doc["timings_s"]
-    line = "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
-    if doc.get("load_average"):
-        line += "; load average at the end " + " ".join(map(str, doc["load_average"]))
-        line += f" on {os.cpu_count()} cores"
-    lines += ["", line + "."]
-    return "\n".join(lines)
+    """The comparison table of a results dict, as Markdown (:mod:`vadkit.bench.weak_table`)."""
+    from vadkit.bench.weak_table import weak_markdown as markdown
+
+    return markdown(doc)

@@ -19,6 +19,7 @@ __all__ = [
     "paired_comparison",
     "plateau_step",
     "summarize",
+    "summary_rows",
 ]
 
 #: rows that train nothing: random scores (what "no skill" gives on these test sets) and the
@@ -115,3 +116,28 @@ def baseline_scores(kind: str, features: np.ndarray, rng: np.random.Generator) -
     if kind == "feature_magnitude":
         return np.linalg.norm(x, axis=-1).mean(axis=1)
     raise ValueError(f"baseline_scores: unknown kind {kind!r}; use one of {', '.join(BASELINES)}")
+
+
+def summary_rows(
+    table: Sequence[Any], per: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Per row of ``table`` (:class:`vadkit.bench.weak.WeakRow`): its runs, mean / std / 95% interval of each metric, the paired comparison of
+    its micro AUC with the best row's, and the mean validation curve (trained rows)."""
+    paired = paired_comparison({r.name: [x["micro_auc"] for x in per[r.name]] for r in table})
+    rows = []
+    for r in table:
+        runs = per[r.name]
+        row: dict[str, Any] = {"method": r.name, "base_method": r.method, "preset": r.preset}
+        row.update(kind=r.kind, folder=r.folder if r.kind != "baseline" else None, runs=runs)
+        for key in ("micro_auc", "macro_auc", "ap"):
+            row[key] = summarize([x[key] for x in runs])
+        row["paired"] = paired[r.name]
+        curves = [dict(x["val_curve"]) for x in runs if x.get("val_curve")]
+        if curves:
+            steps = sorted(set.intersection(*(set(c) for c in curves)))
+            mean = {s: float(np.mean([c[s] for c in curves])) for s in steps}
+            row["val_curve_mean"] = [[s, v] for s, v in mean.items()]
+            row["val_plateau_step"] = plateau_step(mean) if mean else None
+            row["steps"] = runs[0]["steps"]
+        rows.append(row)
+    return rows
