@@ -1,7 +1,7 @@
 """Learning curves of the weak methods: how many steps each needs at UCSD scale.
 
 Run:  python benchmarks/weak_curves.py --data ../shared/data/ped2 [--store STORE] \
-          [--splits 3] [--max-steps 600] [--out runs/weak-curves]
+          [--splits 3] [--max-steps 600] [--jobs 2] [--out runs/weak-curves]
 
 Trains every weak method (each preset the benchmark shows: the default and ``reference``) for
 ``--max-steps`` steps on the first ``--splits`` splits of the weak protocol, validating every
@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=3)
     ap.add_argument("--max-steps", type=int, default=600)
     ap.add_argument("--methods", default=None, help="comma-separated weak methods [all]")
+    ap.add_argument("--jobs", type=int, default=1, help="runs trained at once (processes)")
     ap.add_argument("--out", type=Path, default=Path("runs/weak-curves"))
     args = ap.parse_args()
     methods = tuple(args.methods.split(",")) if args.methods else None
@@ -43,6 +44,7 @@ def main() -> None:
         splits=args.splits,
         iterations=args.max_steps,
         baselines=False,
+        jobs=args.jobs,
     )
     doc = run_weak_benchmark(args.data, args.out, config, args.store, log=lambda m: None)
     print(f"{args.splits} splits, {args.max_steps} steps, validation every {config.val_every}")

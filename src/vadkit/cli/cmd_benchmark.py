@@ -171,11 +171,25 @@ def _run_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--docs",
             type=click.Path(path_type=Path),
-            default=None,
-            help="Markdown file whose benchmark block (between marker comments) is replaced.",
+            multiple=True,
+            help="Markdown file whose benchmark block (between marker comments) is replaced "
+            "(repeatable).",
         ),
     ]
     return _apply(options, f)
+
+
+def _check_docs(docs: tuple[Path, ...]) -> None:
+    for path in docs:  # before minutes of work, not after
+        check_writable_file(path, "--docs file")
+
+
+def _update_docs(docs: tuple[Path, ...], key: str, table: str) -> None:
+    from vadkit.bench.ucsd_report import update_docs_block
+
+    for path in docs:
+        update_docs_block(path, key, table)
+        click.echo(f"updated the benchmark block in {path}")
 
 
 @benchmark.command(
@@ -230,13 +244,10 @@ def weak(
     train_threads: int,
     random_init: bool,
     out: Path,
-    docs: Path | None,
+    docs: tuple[Path, ...],
 ) -> None:
     """Weakly-supervised protocol: part of the test videos train with video labels only."""
-    from vadkit.bench.ucsd_report import update_docs_block
-
-    if docs is not None:  # before minutes of work, not after
-        check_writable_file(docs, "--docs file")
+    _check_docs(docs)
     from vadkit.bench.weak import WeakBenchConfig, run_weak_benchmark, weak_markdown
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
@@ -258,9 +269,7 @@ def weak(
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
     _write_report(out)
-    if docs is not None:
-        update_docs_block(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
-        click.echo(f"updated the benchmark block in {docs}")
+    _update_docs(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
 
 
 @benchmark.command(
@@ -298,7 +307,7 @@ def supervision(
     full_batch: int,
     random_init: bool,
     out: Path,
-    docs: Path | None,
+    docs: tuple[Path, ...],
 ) -> None:
     """One table of supervision levels: one-class, weak and full rows on the same splits."""
     from vadkit.bench.supervision import (
@@ -306,10 +315,8 @@ def supervision(
         run_supervision_benchmark,
         supervision_markdown,
     )
-    from vadkit.bench.ucsd_report import update_docs_block
 
-    if docs is not None:  # before minutes of work, not after
-        check_writable_file(docs, "--docs file")
+    _check_docs(docs)
 
     def names(text: str | None) -> tuple[str, ...] | None:
         return None if text is None else tuple(m.strip() for m in text.split(",") if m.strip())
@@ -334,6 +341,4 @@ def supervision(
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
     _write_report(out)
-    if docs is not None:
-        update_docs_block(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)
-        click.echo(f"updated the benchmark block in {docs}")
+    _update_docs(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)
