@@ -36,9 +36,13 @@ __all__ = [
     "WeakSplit",
     "anm_window",
     "batch_per_class",
+    "extract_store",
+    "frame_scores",
     "make_splits",
     "run_weak_benchmark",
+    "split_metrics",
     "split_store",
+    "torch_threads",
     "train_split",
     "weak_markdown",
 ]
@@ -166,7 +170,7 @@ def _model_values(method: Any, dim: int, crops: int, shortest: int | None = None
     return {k: v for k, v in want.items() if k in fields}
 
 
-def _store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
+def extract_store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
     """Extract (or resume / reuse) the store with every video of the dataset."""
     from vadkit.extract.engine import extract
     from vadkit.io.inputs import InputItem
@@ -197,7 +201,9 @@ def split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
     return path
 
 
-def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+def frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+    """Per-snippet ``scores`` of videos of ``store`` as per-frame scores (each video's length,
+    the store's snippet length and stride, the ``exact`` convention)."""
     from vadkit.evaluate.expand import expand_snippets
 
     info = store.info
@@ -209,7 +215,9 @@ def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.nda
     return out
 
 
-def _metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+def split_metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Micro / macro frame AUC and frame AP of per-frame scores of a split's test videos
+    (``testing-<id>``) against the frame labels of ``layout``."""
     from vadkit.evaluate.metrics import (
         average_precision,
         concat_videos,
@@ -278,7 +286,7 @@ def train_split(
     t = time.perf_counter()
     train_run(cfg, method, run / "run", overwrite=True, where=f"{method.name} split", echo=log)
     test_store = FeatureStore.open(test_path)
-    res = _metrics(layout, _frame_scores(read_scores(run / "run"), test_store))
+    res = split_metrics(layout, frame_scores(read_scores(run / "run"), test_store))
     res.update(batch_per_class=n, val_fraction=fraction, train_s=time.perf_counter() - t)
     return res
 
@@ -291,7 +299,7 @@ def _summary(values: list[float | None]) -> dict[str, float | None]:
 
 
 @contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
     """``torch.set_num_threads(n)`` inside the block, the previous value after it.
 
     The weak models are small: on a shared CPU one thread per process is much faster than
@@ -344,10 +352,10 @@ def run_weak_benchmark(
     if isinstance(t, bool) or not isinstance(t, int) or t < 1:
         raise VadkitError(f"--train-threads {t!r}: must be an integer >= 1")
     splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
-    st = _store(layout, config, Path(store) if store else out / "store", log)
+    st = extract_store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
     per: dict[str, list[dict[str, Any]]] = {m: [] for m in names}
-    with _torch_threads(config.train_threads):
+    with torch_threads(config.train_threads):
         for k, split in enumerate(splits):
             n_abn = sum(split.train.values())
             log(
