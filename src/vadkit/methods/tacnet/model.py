@@ -18,7 +18,7 @@ from vadkit.methods.tacnet import losses
 from vadkit.methods.tacnet.config import TACnetConfig
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
 
-__all__ = ["TACnetModel"]
+__all__ = ["TACnetModel", "tacnet_optimizer"]
 
 
 def _classifier(in_dim: int, dims: tuple[int, ...], dropout: float) -> nn.Sequential:
@@ -231,7 +231,9 @@ class TACnetModel(nn.Module):
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """AdamW (or Adam) at ``lr`` with the config's decay, betas and eps (reference ``main.py``)."""
-        return _optimizer(self.config, [{"params": list(self.parameters()), "lr": self.config.lr}])
+        return tacnet_optimizer(
+            self.config, [{"params": list(self.parameters()), "lr": self.config.lr}]
+        )
 
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer
@@ -243,6 +245,8 @@ class TACnetModel(nn.Module):
         )
 
 
-def _optimizer(cfg: TACnetConfig, groups: list[dict]) -> torch.optim.Optimizer:
+def tacnet_optimizer(cfg: TACnetConfig, groups: list[dict]) -> torch.optim.Optimizer:
+    """Adam (or AdamW) with the config's betas, eps and weight decay over parameter ``groups``
+    (the head's one group, or the end-to-end model's backbone and head groups)."""
     cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     return cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
