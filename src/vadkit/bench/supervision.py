@@ -139,7 +139,7 @@ def run_supervision_benchmark(
     """
     import os
 
-    from vadkit.bench import weak as wb
+    import vadkit.bench.weak as wb
     from vadkit.bench.ucsd_layout import find_ucsd_layout
     from vadkit.io.atomic import atomic_write_json
     from vadkit.io.store import FeatureStore

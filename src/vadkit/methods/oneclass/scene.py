@@ -453,7 +453,7 @@ class SceneDetector:
                     setattr(
                         det,
                         f"{name}_",
-                        klass._from_saved({"config": s["config"], "state": s["state"]}, view),
+                        klass.from_saved({"config": s["config"], "state": s["state"]}, view),
                     )
                 det.far_scores_ = data["far_scores"]
         except (OSError, ValueError, KeyError) as exc:

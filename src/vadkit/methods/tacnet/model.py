@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+import vadkit.methods.tacnet.losses as losses
 from vadkit.methods.mil.common import check_features, check_labels, pool_batch, segment_of_snippet
-from vadkit.methods.tacnet import losses
 from vadkit.methods.tacnet.config import TACnetConfig
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
 
