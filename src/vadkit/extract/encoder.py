@@ -15,6 +15,7 @@ import torch
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
+from vadkit.extract.crops import CROP_COUNTS
 from vadkit.extract.options import (
     ExtractOptions,
     check_options,
@@ -22,7 +23,7 @@ from vadkit.extract.options import (
     snippets_per_batch,
 )
 from vadkit.extract.stages import ClipBatch, clip_batches, prefetched, read_frames
-from vadkit.extract.transforms import CROP_COUNTS, normalize_input
+from vadkit.extract.transforms import normalize_input
 from vadkit.io.store import StoreInfo
 from vadkit.io.stream import FrameStream
 from vadkit.sampling import pool_sultani
