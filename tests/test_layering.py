@@ -8,13 +8,15 @@ Imports inside functions count: a lazy import is still a dependency.
 
 Within the layers: no import cycle (a package's ``__init__`` counts as a module), no module
 imports through its own package (``from vadkit.train import data`` inside ``vadkit.train``),
-and no module uses a private (``_name``) function, class or module of another: what two
-modules share is public.
+and no module uses a private (``_name``) function, class, module or method of another
+(``model._snippets(x)`` where only another module defines ``_snippets``): what two modules share
+is public.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -194,14 +196,44 @@ def _private_uses(path: Path, me: str) -> list[str]:
                             f"line {n.lineno}: from {n.module} import {a.name}",
                         )
                     )
+    own = _defined(tree)
     for n in ast.walk(tree):
         if isinstance(n, ast.Attribute) and _private(n.attr):
             root = n.value
             while isinstance(root, ast.Attribute):
                 root = root.value
-            if isinstance(root, ast.Name) and root.id in modules:
+            if not isinstance(root, ast.Name):
+                continue
+            if root.id in modules:
+                bad.append((n.lineno, n.col_offset, f"line {n.lineno}: {ast.unparse(n)}"))
+            elif root.id not in ("self", "cls") and n.attr not in own and n.attr in _private_defs():
+                # obj._x where obj is some other vadkit module's object: model._snippets(x)
                 bad.append((n.lineno, n.col_offset, f"line {n.lineno}: {ast.unparse(n)}"))
     return [text for *_, text in sorted(bad)]
+
+
+def _defined(tree: ast.AST) -> set[str]:
+    """Names a module defines: functions, classes, assigned names and ``self.x`` attributes."""
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(n.name)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store):
+            out.add(n.attr)
+    return out
+
+
+@functools.cache
+def _private_defs() -> dict[str, set[str]]:
+    """Each private name defined in src/vadkit -> the modules that define it."""
+    out: dict[str, set[str]] = {}
+    for path in _modules():
+        for name in _defined(ast.parse(path.read_text())):
+            if _private(name):
+                out.setdefault(name, set()).add(_module_name(path))
+    return out
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
@@ -221,14 +253,18 @@ def test_private_use_checker(tmp_path: Path):
         "from vadkit.io.video import _reason, probe\n"
         "import vadkit.engines._ray\n"
         "def g(x):\n"
-        "    return wb._store(x), video._AV_ERRORS, probe._cache, x._y, wb.split_store(x)\n"
+        "    return wb._store(x), video._AV_ERRORS, probe._y, x._y, wb.split_store(x)\n"
+        "def h(model, x):\n"
+        "    return model._snippets(x), x._not_defined_in_vadkit\n"
     )
     assert _private_uses(f, "vadkit.cli.m") == [
         "line 3: from vadkit.io.video import _reason",
         "line 4: import vadkit.engines._ray",
         "line 6: wb._store",
         "line 6: video._AV_ERRORS",
+        "line 8: model._snippets",  # a method of vadkit.methods.rtfm.model (and others)
     ]
+    f.write_text(f.read_text() + "def _snippets():\n    pass\n")  # its own name: not flagged
     assert _private_uses(f, "vadkit.io.video") == [
         "line 4: import vadkit.engines._ray",
         "line 6: wb._store",

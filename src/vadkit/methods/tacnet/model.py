@@ -229,6 +229,16 @@ class TACnetModel(nn.Module):
         labelled = (assign == high).long()
         return labelled[:, torch.from_numpy(index)].cpu().numpy()
 
+    def snippet_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-segment scores ``(B, T)`` of ``(B, C, T, D)`` features, crops averaged, as one
+        tensor graph (no input checks, no mode switch): :meth:`forward` up to the segment
+        classifier (k-means only feeds video scores); what ``vadkit export`` traces."""
+        b, c, t, d = x.shape
+        feature = self.tsn(x.reshape(b * c, t, d).transpose(1, 2)).transpose(1, 2)
+        logits = self._attention_logits(feature)
+        seg = torch.sigmoid(self.c_segment(torch.cat([feature, logits], dim=-1))).squeeze(-1)
+        return seg.reshape(b, c, t).mean(dim=1)
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """AdamW (or Adam) at ``lr`` with the config's decay, betas and eps (reference ``main.py``)."""
         return tacnet_optimizer(
