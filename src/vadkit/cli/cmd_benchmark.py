@@ -147,7 +147,10 @@ def _split_options(f: Callable[..., None]) -> Callable[..., None]:
             "the weak and supervision benchmarks can share one).",
         ),
         click.option(
-            "--splits", type=int, default=3, show_default=True, help="Seeded random splits."
+            "--splits",
+            type=int,
+            default=None,
+            help="Seeded random splits [weak: 10 (--quick: 3); supervision: 3].",
         ),
         click.option(
             "--seed", type=int, default=0, show_default=True, help="Seed of the first split."
@@ -179,12 +182,34 @@ def _run_options(f: Callable[..., None]) -> Callable[..., None]:
     "weak",
     epilog="""\b
 Example:
-  vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 --splits 3 \\
+  vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 \\
       --out runs/weak-ped2 --docs docs/benchmarks.md""",
 )
 @_split_options
 @click.option("--methods", default=None, help="Comma-separated weak methods [all of them].")
-@click.option("--iterations", type=int, default=200, show_default=True, help="Steps per run.")
+@click.option(
+    "--iterations",
+    type=int,
+    default=None,
+    help="Steps per run [each method's steps from its learning curves, vadkit.bench.weak.STEPS].",
+)
+@click.option(
+    "--no-reference",
+    is_flag=True,
+    help="Leave out the rows of the methods' reference presets (--set preset=reference).",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Runs trained at once, one process each (the numbers do not change).",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="3 splits and at most 100 steps per run (minutes, not the benchmark's numbers).",
+)
 @click.option("--val-every", type=int, default=20, show_default=True, help="Steps per validation.")
 @click.option(
     "--train-threads", type=int, default=1, show_default=True, help="torch threads for training."
@@ -194,10 +219,13 @@ def weak(
     data: Path,
     backbone: str,
     store: Path | None,
-    splits: int,
+    splits: int | None,
     seed: int,
     methods: str | None,
-    iterations: int,
+    iterations: int | None,
+    no_reference: bool,
+    jobs: int,
+    quick: bool,
     val_every: int,
     train_threads: int,
     random_init: bool,
@@ -215,10 +243,13 @@ def weak(
     config = WeakBenchConfig(
         backbone=backbone,
         methods=names,
-        splits=splits,
+        splits=splits or (3 if quick else 10),
         seed=seed,
         iterations=iterations,
+        max_steps=100 if quick else None,
         val_every=val_every,
+        reference_presets=not no_reference,
+        jobs=jobs,
         random_init=random_init,
         train_threads=train_threads,
     )
@@ -255,7 +286,7 @@ def supervision(
     data: Path,
     backbone: str,
     store: Path | None,
-    splits: int,
+    splits: int | None,
     seed: int,
     one_class: str,
     weak_methods: str | None,
@@ -285,7 +316,7 @@ def supervision(
 
     config = SupervisionBenchConfig(
         backbone=backbone,
-        splits=splits,
+        splits=splits or 3,
         seed=seed,
         one_class=names(one_class) or (),
         weak=names(weak_methods),
