@@ -93,7 +93,8 @@ def test_unknown_keys_in_files_name_the_key_and_the_valid_ones(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("method: rtfm\ntrian: {}\n")
     with pytest.raises(
-        VadkitError, match=r"unknown key 'trian'; did you mean train\? valid keys: method, dataset"
+        VadkitError,
+        match=r"unknown key 'trian'; did you mean train\? valid keys: method, preset, dataset",
     ):
         load_yaml(p)
     match = r"train: unknown key 'iters'; did you mean iterations\? valid keys: batch_per"
