@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from vadkit.methods.config import preset_values
 from vadkit.methods.tacnet import TACnetConfig, TACnetModel
 from vadkit.methods.tacnet import kmeans as kmeans_module
 from vadkit.methods.tacnet import model as model_module
+from vadkit.presets import preset_values
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "tacnet.npz"
 TOL = {"rtol": 1e-5, "atol": 1e-5}

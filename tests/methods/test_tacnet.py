@@ -14,10 +14,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from vadkit.errors import VadkitError
-from vadkit.methods.config import preset_values
 from vadkit.methods.tacnet import TACnetConfig, TACnetModel
 from vadkit.methods.tacnet import losses as L
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
+from vadkit.presets import preset_values
 
 REFERENCE = preset_values(TACnetConfig, "reference")  # the reference code's values
 

@@ -40,9 +40,13 @@ __all__ = [
     "WeakSplit",
     "anm_window",
     "batch_per_class",
+    "extract_store",
+    "frame_scores",
     "make_splits",
     "run_weak_benchmark",
+    "split_metrics",
     "split_store",
+    "torch_threads",
     "train_split",
     "weak_markdown",
 ]
@@ -204,7 +208,7 @@ def _model_values(method: Any, dim: int, crops: int, shortest: int | None = None
     return {k: v for k, v in want.items() if k in fields}
 
 
-def _store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
+def extract_store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
     """Extract (or resume / reuse) the store with every video of the dataset."""
     from vadkit.extract.engine import extract
     from vadkit.io.inputs import InputItem
@@ -235,7 +239,9 @@ def split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
     return path
 
 
-def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+def frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+    """Per-snippet ``scores`` of videos of ``store`` as per-frame scores (each video's length,
+    the store's snippet length and stride, the ``exact`` convention)."""
     from vadkit.evaluate.expand import expand_snippets
 
     info = store.info
@@ -247,7 +253,9 @@ def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.nda
     return out
 
 
-def _metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+def split_metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Micro / macro frame AUC and frame AP of per-frame scores of a split's test videos
+    (``testing-<id>``) against the frame labels of ``layout``."""
     from vadkit.evaluate.metrics import (
         average_precision,
         concat_videos,
@@ -320,7 +328,7 @@ def train_split(
     t = time.perf_counter()
     train_run(cfg, method, run / "run", overwrite=True, where=f"{method.name} split", echo=log)
     test_store = FeatureStore.open(test_path)
-    res = _metrics(layout, _frame_scores(read_scores(run / "run"), test_store))
+    res = split_metrics(layout, frame_scores(read_scores(run / "run"), test_store))
     res.update(batch_per_class=n, val_fraction=fraction, train_s=time.perf_counter() - t)
     res.update(steps=steps, val_curve=_val_curve(run / "run" / "log.jsonl"))
     return res
@@ -345,7 +353,7 @@ def _baseline_split(layout: UCSDLayout, store: Any, split: WeakSplit, kind: str)
 
     rng = np.random.default_rng([split.seed, 7])
     scores = {v: baseline_scores(kind, store.load(v), rng) for v in split.test}
-    res = _metrics(layout, _frame_scores(scores, store))
+    res = split_metrics(layout, frame_scores(scores, store))
     res.update(steps=0, train_s=0.0)
     return res
 
@@ -354,8 +362,8 @@ def _rows(names: list[str], config: WeakBenchConfig) -> list[WeakRow]:
     """The table's rows: each method's default, its ``reference`` preset (when it has one and
     ``config.reference_presets``), then the training-free baselines."""
     from vadkit.bench.weak_stats import BASELINES
-    from vadkit.methods.config import preset_names
     from vadkit.methods.registry import get_method
+    from vadkit.presets import preset_names
 
     rows = []
     for name in names:
@@ -368,7 +376,7 @@ def _rows(names: list[str], config: WeakBenchConfig) -> list[WeakRow]:
 
 
 @contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
     """``torch.set_num_threads(n)`` inside the block, the previous value after it.
 
     The weak models are small: on a shared CPU one thread per process is much faster than
@@ -399,7 +407,7 @@ def _train_task(
     from vadkit.methods.registry import get_method
 
     layout, store = find_ucsd_layout(data), FeatureStore.open(store_path)
-    with _torch_threads(config.train_threads):
+    with torch_threads(config.train_threads):
         return train_split(
             layout, get_method(row.method), store, split, config, Path(run), lambda m: None,
             row.preset,
@@ -423,7 +431,7 @@ def _train_all(
     from vadkit.methods.registry import get_method
 
     if config.jobs == 1:
-        with _torch_threads(config.train_threads):
+        with torch_threads(config.train_threads):
             for k, row in tasks:
                 run = out / f"split{k}" / row.folder
                 method = get_method(row.method)
@@ -481,7 +489,7 @@ def run_weak_benchmark(
     if isinstance(t, bool) or not isinstance(t, int) or t < 1:
         raise VadkitError(f"--train-threads {t!r}: must be an integer >= 1")
     splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
-    st = _store(layout, config, Path(store) if store else out / "store", log)
+    st = extract_store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
     table = _rows(names, config)
     if isinstance(config.jobs, bool) or not isinstance(config.jobs, int) or config.jobs < 1:

@@ -8,10 +8,7 @@ from typing import Any, TypeVar
 
 from vadkit.errors import VadkitError
 
-__all__ = ["DEFAULT_PRESET", "config_from_dict", "config_to_dict", "preset_names", "preset_values"]
-
-#: the name of vadkit's own defaults (no values replaced)
-DEFAULT_PRESET = "default"
+__all__ = ["config_from_dict", "config_to_dict"]
 
 C = TypeVar("C")
 
@@ -54,26 +51,3 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return {
         k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()
     }
-
-
-def preset_names(cls: type) -> list[str]:
-    """The presets of a config class: ``"default"`` and the keys of its ``PRESETS``."""
-    return [DEFAULT_PRESET, *getattr(cls, "PRESETS", {})]
-
-
-def preset_values(cls: type, name: str | None, where: str = "preset") -> dict[str, Any]:
-    """The field values of preset ``name`` of config class ``cls`` (``{}`` for the default).
-
-    A config class lists its presets in a ``PRESETS`` class attribute, name -> field values;
-    ``reference`` holds the reference code's values where vadkit's default departs from them.
-    An unknown name is a one-line :class:`VadkitError` listing the known ones.
-    """
-    if name is None or name == DEFAULT_PRESET:
-        return {}
-    presets = getattr(cls, "PRESETS", {})
-    if name not in presets:
-        raise VadkitError(
-            f"{where}: {cls.__name__} has no preset {name!r}; "
-            f"presets: {', '.join(preset_names(cls))}"
-        )
-    return dict(presets[name])

@@ -15,7 +15,7 @@ mapping before anything is checked, so a typo in an override is the same one-lin
 A preset (``--set preset=reference``) is a method's named set of model values, applied under
 the ``model`` section: where vadkit's default differs from the reference code because the
 reference's value fails on real video, ``reference`` restores the reference's values
-(:func:`vadkit.methods.config.preset_values`). Values in ``model`` win over the preset's.
+(:func:`vadkit.presets.preset_values`). Values in ``model`` win over the preset's.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def build_method_config(
 ) -> Any:
     """The method's config from the ``model`` section over the values of ``preset`` (if any);
     unknown keys and unknown presets are one-line errors."""
-    from vadkit.methods.config import preset_values
+    from vadkit.presets import preset_values
 
     cls = method.config_cls
     if dataclasses.is_dataclass(cls):

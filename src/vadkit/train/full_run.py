@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import vadkit.train.data as tdata
 from vadkit.errors import VadkitError
-from vadkit.train import data as tdata
 from vadkit.train.config import DataConfig, TrainConfig, dataclass_from_dict, to_plain
 from vadkit.train.full import (
     WindowBatches,

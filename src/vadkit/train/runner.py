@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+import vadkit.train.data as tdata
 from vadkit.errors import VadkitError
-from vadkit.train import data as tdata
 from vadkit.train.config import (
     DataConfig,
     TrainConfig,
