@@ -62,7 +62,14 @@ TIE_TO_LATER = -1e-9
 #: off the mean validation-AUC learning curves over splits (``benchmarks/weak_curves.py``,
 #: docs/benchmarks.md): the first step within 0.01 of the curve's top, rounded up to a multiple
 #: of 100 with a margin. Any method not listed trains DEFAULT_STEPS.
-STEPS: dict[str, int] = {}
+STEPS: dict[str, int] = {
+    "mil": 400,
+    "rtfm": 500,
+    "s3r": 200,
+    "anm": 200,
+    "tacnet": 200,
+    "ur_dmu": 200,
+}
 DEFAULT_STEPS = 200
 
 
