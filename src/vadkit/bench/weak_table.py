@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vadkit.errors import VadkitError
+
 __all__ = ["weak_markdown"]
 
 
@@ -23,6 +25,24 @@ def _versus_best(p: dict[str, Any], name: str) -> str:
     lo, hi = p["ci95"]
     verdict = "indistinguishable" if p["indistinguishable"] else "worse"
     return f"{p['mean_diff']:+.3f} [{lo:+.3f}, {hi:+.3f}] {verdict}"
+
+
+def _config(row: dict[str, Any]) -> str:
+    """Which values a row ran: the reference preset, vadkit's defaults, or both at once (a
+    method whose defaults are its reference code's has no separate reference row)."""
+    from vadkit.methods.registry import get_method
+    from vadkit.presets import preset_names
+
+    if row.get("kind") == "baseline":
+        return "training-free"
+    preset = row.get("preset", "default")
+    if preset != "default":
+        return f"{preset} preset"
+    try:
+        has_reference = "reference" in preset_names(get_method(row["base_method"]).config_cls)
+    except (KeyError, VadkitError):  # a results file of a method no longer registered
+        return "default"
+    return "default" if has_reference else "default = reference"
 
 
 def weak_markdown(doc: dict[str, Any]) -> str:
@@ -51,9 +71,9 @@ def weak_markdown(doc: dict[str, Any]) -> str:
         ]
     lines += [
         "",
-        "| method | steps (plateau) | micro frame AUC | 95% interval | vs best, paired "
+        "| method | config | steps (plateau) | micro frame AUC | 95% interval | vs best, paired "
         "(95% interval) | macro frame AUC | frame AP | micro AUC per split |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in doc["rows"]:
         each = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
@@ -62,7 +82,7 @@ def weak_markdown(doc: dict[str, Any]) -> str:
         else:
             st = f"{r.get('steps', '?')} ({r.get('val_plateau_step', '?')})"
         lines.append(
-            f"| {r['method']} | {st} | {_pm(r['micro_auc'])} | {_ci(r['micro_auc'])} "
+            f"| {r['method']} | {_config(r)} | {st} | {_pm(r['micro_auc'])} | {_ci(r['micro_auc'])} "
             f"| {_versus_best(r['paired'], r['method'])} | {_pm(r['macro_auc'])} "
             f"| {_pm(r['ap'])} | {each} |"
         )
