@@ -24,7 +24,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "vadkit"
 
 LAYERS = {
-    "": 0,  # vadkit/__init__.py, errors.py, sampling.py
+    "": 0,  # vadkit/__init__.py, errors.py, sampling.py, presets.py, user_warnings.py
     "io": 1,
     "backbones": 2,  # may use io's atomic writes (weights caches)
     "extract": 3,

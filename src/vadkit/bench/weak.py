@@ -451,9 +451,13 @@ def _train_all(
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from vadkit.user_warnings import one_line_warnings
+
     log(f"training {len(tasks)} runs in {config.jobs} processes")
     ctx = mp.get_context("spawn")  # no fork of a process that holds torch threads
-    with ProcessPoolExecutor(max_workers=config.jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=config.jobs, mp_context=ctx, initializer=one_line_warnings
+    ) as pool:
         futures = {
             pool.submit(
                 _train_task, str(layout.root), str(store.path), splits[k], row, config,
