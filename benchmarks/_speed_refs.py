@@ -91,8 +91,9 @@ def _jit(*args: Any, **kwargs: Any) -> Any:
 def reference_env(ref: Path, extra: tuple[Path, ...] = ()) -> Iterator[None]:
     """``ref`` first on ``sys.path``, CUDA calls made CPU-able, unused imports stubbed.
 
-    Modules the reference imports are dropped from ``sys.modules`` afterwards, so two
-    references with a ``model.py`` each do not see each other's.
+    Modules imported from the checkout are dropped from ``sys.modules`` afterwards, so two
+    references with a ``model.py`` each do not see each other's (torch's own lazily
+    imported submodules stay: they cannot be imported twice).
     """
     if not ref.is_dir():
         raise FileNotFoundError(f"no reference checkout at {ref}")
@@ -115,8 +116,10 @@ def reference_env(ref: Path, extra: tuple[Path, ...] = ()) -> Iterator[None]:
         torch.set_default_tensor_type = old_default
         for p in paths:
             sys.path.remove(p)
-        for name in set(sys.modules) - before:
-            del sys.modules[name]
+        for name in set(sys.modules) - before:  # the reference's own, and the stubs
+            where = getattr(sys.modules[name], "__file__", None) or ""
+            if where.startswith(tuple(paths)) or name in ("ipdb", "visdom", "numba"):
+                del sys.modules[name]
 
 
 def _load(path: Path, name: str) -> Any:
