@@ -177,8 +177,10 @@ def temporal_convs(x: torch.Tensor, convs: list[nn.Conv1d]) -> list[torch.Tensor
     several convs reading the same input share one.
     """
     n, t, d = x.shape
-    w = torch.cat([c.weight.permute(1, 2, 0).reshape(d, -1) for c in convs], dim=1)
-    z = (x.reshape(n * t, d) @ w).reshape(n, t, -1)
+    # (sum k*C, D) tap-major rows; permuting (C, D, k) -> (k, C, D) keeps D contiguous, a
+    # copy 4-5x faster than to (D, k, C) (forward and backward) at 2048 x 2048 x 3
+    w = torch.cat([c.weight.permute(2, 0, 1).reshape(-1, d) for c in convs])
+    z = (x.reshape(n * t, d) @ w.T).reshape(n, t, -1)
     layout = tuple((c.kernel_size[0], c.out_channels, c.dilation[0]) for c in convs)
     ys = _ShiftSum.apply(z, layout)
     return [y if c.bias is None else y + c.bias for y, c in zip(ys, convs, strict=True)]
