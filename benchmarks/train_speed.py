@@ -25,11 +25,12 @@ run, is a row saying why. ``--ref-path`` adds folders to ``sys.path`` while a re
 (``einops`` for S3R and UR-DMU, a ``kmeans_pytorch`` checkout for TACnet).
 
 The machine's float32 matmul rate is measured in the same run: the best of several
-``torch.mm`` of two 2048 x 2048 matrices at ``--threads``, before the first method and after
-the last (``of mm`` uses the first; the second is printed as a check). Printed per method: s/step of both and ``speed``
-(reference s/step / vadkit s/step: above 1 is vadkit faster), GFLOP per step and achieved
-GFLOP/s of both and vadkit's ``of mm`` (its GFLOP/s over the matmul rate), snippets/s of
-both and ``score`` (vadkit's over the reference's). ``--json PATH`` writes every number.
+``torch.mm`` of two 2048 x 2048 matrices at ``--threads``, before each method and after the
+last; ``of mm`` uses the best of them (other jobs on a shared machine only slow it down).
+The table is printed at the end: per method, s/step of both and ``speed`` (reference s/step
+over vadkit s/step: above 1 is vadkit faster), GFLOP per step and achieved GFLOP/s of both
+and their ``of mm`` (GFLOP/s over the matmul rate), snippets/s of both and ``score``
+(vadkit's over the reference's). ``--json PATH`` writes every number.
 ``--load-pool`` adds, per method, the trainer's loop fed by loading and pooling each video's
 ``.npy`` every step (``vadkit.sampling.pool_segments``) instead of the cache.
 """
@@ -152,8 +153,8 @@ def train_loop(method: Any, cfg: Any, feats: Timed, labels: np.ndarray, steps: i
     return float(np.median(np.diff(times))), float(np.median(loads)), flops, model
 
 
-def measure(name: str, args: argparse.Namespace, tmp: Path, rate: float) -> list[dict]:
-    """Time one method and its reference; returns the row(s) as dicts (printed as they come)."""
+def measure(name: str, args: argparse.Namespace, tmp: Path) -> list[dict]:
+    """Time one method and its reference; returns the row(s) as dicts (printed at the end)."""
     method = get_method(name)
     cfg = method.build_config(QUICK[name] if args.quick else {})
     n, crops, dim = batch_per_class(cfg), getattr(cfg, "n_crops", 1), cfg.feature_dim
@@ -169,19 +170,17 @@ def measure(name: str, args: argparse.Namespace, tmp: Path, rate: float) -> list
     model.eval()
     row: dict[str, Any] = {"method": name, "shape": f"{n}+{n}x{crops}x{cfg.n_segments}x{dim}"}
     row |= {"step_s": step, "load_s": load, "flops": flops, "gflops_s": flops / step / 1e9}
-    row |= {"of_matmul": flops / step / 1e9 / rate, "snips": score_speed(model.score, videos)}
+    row["snips"] = score_speed(model.score, videos)
     row["reference"] = reference(name, args, cache, n, videos, model)
     rows = [row]
-    print_row(row)
+    print(f"{name}: {step:.3f} s/step, reference {row['reference'].get('step_s', '-')}",
+          file=sys.stderr, flush=True)  # fmt: skip
     if args.load_pool:
         files = [store.path / e.file for e in store.entries]
         slow = Timed(cache.features.shape, lambda rows: np.stack(
             [pool_segments(np.load(files[i]), cfg.n_segments) for i in rows]))  # fmt: skip
         s_slow, l_slow, _, _ = train_loop(method, cfg, slow, cache.labels, args.steps)
-        rows.append({"method": f"{name} load+pool", "step_s": s_slow, "load_s": l_slow})
-        print(f"{name} load+pool | {row['shape']} | {s_slow:.3f} | {l_slow:.3f} | "
-              f"cache is {s_slow / step:.2f}x faster a step, {l_slow / load:.0f}x to load",
-              flush=True)  # fmt: skip
+        row["load_pool"] = {"step_s": s_slow, "load_s": l_slow}
     shutil.rmtree(tmp / name)
     shutil.rmtree(tmp / f"{name}-cache")
     return rows
@@ -211,9 +210,15 @@ def reference(name: str, args: argparse.Namespace, cache: Any, n: int, videos: l
     return out
 
 
-def print_row(row: dict[str, Any]) -> None:
-    """One line of the table for a method (and its reference)."""
-    ref = row["reference"]
+def print_row(row: dict[str, Any], rate: float) -> None:
+    """The table's line(s) for a method, its reference and (``--load-pool``) load+pool feeding;
+    ``of mm`` is achieved GFLOP/s over ``rate``, the run's best matmul GFLOP/s."""
+    ref, row["of_matmul"] = row["reference"], row["gflops_s"] / rate
+    if "load_pool" in row:
+        slow = row["load_pool"]
+        print(f"{row['method']} load+pool | {row['shape']} | {slow['step_s']:.3f} | "
+              f"{slow['load_s']:.3f} | the cache is {slow['step_s'] / row['step_s']:.2f}x faster "
+              f"a step, {slow['load_s'] / row['load_s']:.0f}x to load", flush=True)  # fmt: skip
     cells = [row["method"], row["shape"], f"{row['step_s']:.3f}", f"{row['load_s']:.3f}"]
     if "why" in ref:
         cells += ["-"] * 2 + [f"{row['flops'] / 1e9:.4g}", "-", f"{row['gflops_s']:.4g}", "-"]
@@ -222,7 +227,7 @@ def print_row(row: dict[str, Any]) -> None:
         print(f"{row['method']} reference | {ref['why']}", flush=True)
         return
     ref["gflops_s"] = ref["flops"] / ref["step_s"] / 1e9
-    ref["of_matmul"] = row["of_matmul"] * ref["gflops_s"] / row["gflops_s"]
+    ref["of_matmul"] = ref["gflops_s"] / rate
     row["speed"], row["score"] = ref["step_s"] / row["step_s"], row["snips"] / ref["snips"]
     cells += [f"{ref['step_s']:.3f}", f"{row['speed']:.2f}x", f"{row['flops'] / 1e9:.4g}"]
     cells += [f"{ref['flops'] / 1e9:.4g}", f"{row['gflops_s']:.4g}", f"{ref['gflops_s']:.4g}"]
@@ -263,28 +268,34 @@ def main() -> None:
     if args.quick:
         args.max_t, args.score_t = min(args.max_t, 48), min(args.score_t, 64)
     torch.set_num_threads(args.threads)
-    load0, rate0 = os.getloadavg(), matmul_rate(3 if args.quick else 8)
-    print(f"threads {args.threads}, steps {args.steps} (medians), scoring "
-          f"{args.score_videos} videos x T={args.score_t}; 2048^2 float32 matmul "
-          f"{rate0:.1f} GFLOP/s; load average {load0[0]:.2f}")  # fmt: skip
-    print(" | ".join(HEAD), flush=True)
+    repeats = 3 if args.quick else 8
     tmp = Path(tempfile.mkdtemp(prefix="vadkit-train-speed-"))
     rows: list[dict] = []
+    rates, loads = [], [os.getloadavg()]
     try:
-        for name in names:
-            rows += measure(name, args, tmp, rate0)
+        for name in names:  # the rate before each method: the machine is shared
+            rates.append(matmul_rate(repeats))
+            rows += measure(name, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    load1, rate1 = os.getloadavg(), matmul_rate(3 if args.quick else 8)
-    print(f"matmul after: {rate1:.1f} GFLOP/s (before {rate0:.1f}; 'of mm' uses before); "
-          f"load average {load1[0]:.2f} (1 min), {load1[1]:.2f} (5 min)")  # fmt: skip
+    rates.append(matmul_rate(repeats))
+    loads.append(os.getloadavg())
+    rate = max(rates)
+    print(f"threads {args.threads}, steps {args.steps} (medians), scoring "
+          f"{args.score_videos} videos x T={args.score_t}; 2048^2 float32 matmul "
+          f"{rate:.1f} GFLOP/s (best of {len(rates)} measurements, "
+          f"{' '.join(f'{r:.0f}' for r in rates)}); load average {loads[0][0]:.2f} at the start, "
+          f"{loads[1][0]:.2f} (1 min) {loads[1][1]:.2f} (5 min) at the end")  # fmt: skip
+    print(" | ".join(HEAD), flush=True)
+    for row in rows:
+        print_row(row, rate)
     if args.json:
         report = {
             "threads": args.threads,
             "steps": args.steps,
             "quick": args.quick,
-            "matmul_gflops_s": [rate0, rate1],
-            "loadavg": [load0, load1],
+            "matmul_gflops_s": rates,
+            "loadavg": loads,
             "rows": rows,
         }
         atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")  # fmt: skip

@@ -32,7 +32,6 @@ def test_quick_run_prints_one_row_and_cleans_up(tmp_path):
     assert float(row["GFLOP"]) * 1e9 == pytest.approx(3 * fwd - 2 * 256 * 64 * 16, rel=1e-3)
     assert float(row["s/step"]) > 0 and float(row["snip/s"]) > 0 and row["of mm"].endswith("%")
     assert lines[3] == "mil reference | not run: no --mil-reference-dir given"  # never dropped
-    assert lines[4].startswith("matmul after: ")
     assert list(tmp_path.glob("vadkit-train-speed-*")) == []  # the temporary store was removed
 
 
@@ -54,5 +53,5 @@ def test_quick_with_a_reference_dir_says_why_the_reference_row_is_missing(tmp_pa
         env={"TMPDIR": str(tmp_path), "PATH": "", "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    said = out.stdout.strip().splitlines()[-2]  # the last line is the second matmul rate
+    said = out.stdout.strip().splitlines()[-1]
     assert said.startswith("rtfm reference | not run: --quick uses small shapes")
