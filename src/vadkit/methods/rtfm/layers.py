@@ -156,7 +156,16 @@ class TemporalTrunk(nn.Module):
         self.fuse = ConvBlock(d_in, d_in, 3, 1, False, norm, groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, T, D) -> (N, T, D)``, computed time-major (see `temporal_convs`)."""
+        """``(N, T, D) -> (N, T, D)``; with gradients, computed time-major (`temporal_convs`).
+
+        Without gradients (scoring) torch's convolutions are kept: their forward alone was
+        as fast as the matmuls (4 % faster scoring 10 crops x 300 snippets at D = 2048).
+        """
+        if not torch.is_grad_enabled():
+            h = x.transpose(1, 2)  # (N, D, T)
+            parts = [branch(h) for branch in self.branches]
+            parts.append(self.non_local(self.reduce(h)))
+            return (self.fuse(torch.cat(parts, dim=1)) + h).transpose(1, 2)
         convs = [b.conv for b in self.branches] + [self.reduce.conv]
         *ys, reduced = temporal_convs(x, convs)
         parts = [_finish(b, y) for b, y in zip(self.branches, ys, strict=True)]
