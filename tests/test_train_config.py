@@ -93,7 +93,8 @@ def test_unknown_keys_in_files_name_the_key_and_the_valid_ones(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("method: rtfm\ntrian: {}\n")
     with pytest.raises(
-        VadkitError, match=r"unknown key 'trian'; did you mean train\? valid keys: method, dataset"
+        VadkitError,
+        match=r"unknown key 'trian'; did you mean train\? valid keys: method, preset, dataset",
     ):
         load_yaml(p)
     match = r"train: unknown key 'iters'; did you mean iterations\? valid keys: batch_per"
@@ -133,3 +134,25 @@ def test_an_unknown_set_key_names_the_set_and_the_close_keys():
     check_override_keys(
         ["model.lr=0.1", "train.iterations=5", "data.train=/x", "method=rtfm"], fields
     )
+
+
+def test_a_preset_sets_model_values_under_the_model_section():
+    # --set preset=reference is a top-level key; the preset's values sit under model values
+    cfg = apply_overrides({"method": "tacnet", "model": {}}, ["preset=reference"])
+    assert cfg["preset"] == "reference"
+    tacnet = get_method("tacnet")
+    ref = build_method_config(tacnet, {"feature_dim": 64}, "run", cfg["preset"])
+    # the reference code's values (ckjeter/TACnet config.py, loss.py): sparsity 0.05 on the
+    # sum of 32 segment scores, lr 1e-5, histogram smoothness, per-bag terms summed
+    assert (ref.w_sparsity, ref.lr, ref.smooth, ref.batch_reduction) == (
+        0.05, 1e-5, "histogram", "sum",
+    )  # fmt: skip
+    mine = build_method_config(tacnet, {"feature_dim": 64, "lr": 3e-4}, "run", "reference")
+    assert mine.lr == 3e-4 and mine.w_sparsity == 0.05  # a model value wins over the preset
+    default = build_method_config(tacnet, {"feature_dim": 64}, "run", None)
+    assert default == build_method_config(tacnet, {"feature_dim": 64}, "run", "default")
+    assert default.w_sparsity == pytest.approx(0.05 / 32) and default.lr == 1e-4
+    with pytest.raises(VadkitError, match="has no preset 'refrence'; presets: default, reference"):
+        build_method_config(tacnet, {}, "run", "refrence")
+    with pytest.raises(VadkitError, match="has no preset 'reference'; presets: default$"):
+        build_method_config(get_method("ur_dmu"), {}, "run", "reference")

@@ -17,6 +17,9 @@ from vadkit.errors import VadkitError
 from vadkit.methods.tacnet import TACnetConfig, TACnetModel
 from vadkit.methods.tacnet import losses as L
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
+from vadkit.presets import preset_values
+
+REFERENCE = preset_values(TACnetConfig, "reference")  # the reference code's values
 
 D = 64  # small feature dimension for speed; shape tests use the published ones
 
@@ -50,7 +53,7 @@ def small_model(**changes) -> TACnetModel:
 
 # ------------------------------------------------------------------ config and layout
 def test_reference_defaults():
-    cfg = TACnetConfig()
+    cfg = TACnetConfig.from_dict(REFERENCE)
     # read from the reference (4f611085): backbone.py, config.py, main.py, loss.py
     assert (cfg.feature_dim, cfg.hidden, cfg.attention_dim, cfg.conv_kernel) == (4096, 256, 256, 3)
     assert (cfg.attention_type, cfg.classifier_dims, cfg.dropout) == ("gate", (256, 128, 32), 0.5)
@@ -59,6 +62,19 @@ def test_reference_defaults():
     assert weights == (1.0, 0.5, 0.3, 0.05, 0.05)  # config.loss_parameter
     assert (cfg.optimizer, cfg.lr, cfg.backbone_lr_scale, cfg.epochs) == ("adamw", 1e-5, 0.1, 300)
     assert (cfg.lr_milestones, cfg.lr_gamma, cfg.batch_size) == ((20, 30, 40), 0.1, 1)
+    assert (cfg.smooth, cfg.batch_reduction) == ("histogram", "sum")  # loss.py
+
+
+def test_default_departs_from_the_reference_only_where_documented():
+    default, reference = TACnetConfig(), TACnetConfig(feature_dim=4096, **REFERENCE)
+    changed = {
+        f.name for f in dataclasses.fields(TACnetConfig)
+        if getattr(default, f.name) != getattr(reference, f.name)
+    }  # fmt: skip
+    assert changed == {"w_sparsity", "lr", "smooth", "batch_reduction"}
+    # 0.05 on the per-segment mean = 0.05 / 32 on the sum over the 32 segments
+    assert default.w_sparsity * default.n_segments == pytest.approx(0.05)
+    assert default.lr == 1e-4
 
 
 def test_layer_layout_matches_the_reference():
@@ -295,7 +311,7 @@ def test_score_pools_native_length_and_maps_back():
 
 
 def test_optimizer_and_schedule_of_the_reference():
-    model = small_model()
+    model = small_model(lr=REFERENCE["lr"])
     opt = model.make_optimizer()
     assert isinstance(opt, torch.optim.AdamW)
     assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (1e-5, 0.01)

@@ -139,7 +139,7 @@ def run_supervision_benchmark(
     """
     import os
 
-    from vadkit.bench import weak as wb
+    import vadkit.bench.weak as wb
     from vadkit.bench.ucsd_layout import find_ucsd_layout
     from vadkit.io.atomic import atomic_write_json
     from vadkit.io.store import FeatureStore
@@ -163,12 +163,12 @@ def run_supervision_benchmark(
         val_every=config.val_every, val_fraction=config.val_fraction,
         random_init=config.random_init,
     )  # fmt: skip
-    st = wb._store(layout, wcfg, Path(store) if store else out / "store", log)
+    st = wb.extract_store(layout, wcfg, Path(store) if store else out / "store", log)
     rows = [{"level": lv, "method": m, "runs": []} for lv, ms in
             (("one-class", config.one_class), ("weak", weak), ("full", config.full))
             for m in ms]  # fmt: skip
     timings: dict[str, float] = {lv: 0.0 for lv in LEVELS}
-    with wb._torch_threads(wcfg.train_threads):  # small models: one thread is fastest
+    with wb.torch_threads(wcfg.train_threads):  # small models: one thread is fastest
         for k, split in enumerate(splits):
             log(f"split {k} (seed {split.seed}): {len(split.train)} training videos "
                 f"({sum(split.train.values())} abnormal), {len(split.test)} test videos")  # fmt: skip
@@ -185,7 +185,7 @@ def run_supervision_benchmark(
                         _one_class(name, st, split) if level == "one-class"
                         else _full_run(name, layout, st, split, config, run, log)
                     )  # fmt: skip
-                    res = wb._metrics(layout, wb._frame_scores(scores, test_store))
+                    res = wb.split_metrics(layout, wb.frame_scores(scores, test_store))
                 videos, frames = _cost(split, level, st)
                 res.update(labelled_videos=videos, labelled_frames=frames,
                            seconds=time.perf_counter() - t)  # fmt: skip

@@ -29,16 +29,24 @@ from typing import Any
 import numpy as np
 
 from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
+from vadkit.bench.weak_stats import summary_rows
 from vadkit.errors import VadkitError
 
 __all__ = [
+    "DEFAULT_STEPS",
+    "STEPS",
     "WeakBenchConfig",
+    "WeakRow",
     "WeakSplit",
     "anm_window",
     "batch_per_class",
+    "extract_store",
+    "frame_scores",
     "make_splits",
     "run_weak_benchmark",
+    "split_metrics",
     "split_store",
+    "torch_threads",
     "train_split",
     "weak_markdown",
 ]
@@ -50,20 +58,61 @@ Log = Callable[[str], None]
 TIE_TO_LATER = -1e-9
 
 
+#: optimisation steps per method at UCSD scale (about 20 training videos, 2 + 2 per step), read
+#: off the mean validation-AUC learning curves over splits (``benchmarks/weak_curves.py``,
+#: docs/benchmarks.md): the first step within 0.01 of the curve's top, rounded up to a multiple
+#: of 100 with a margin. Any method not listed trains DEFAULT_STEPS.
+STEPS: dict[str, int] = {
+    "mil": 400,
+    "rtfm": 500,
+    "s3r": 200,
+    "anm": 200,
+    "tacnet": 200,
+    "ur_dmu": 200,
+}
+DEFAULT_STEPS = 200
+
+
 @dataclass(frozen=True)
 class WeakBenchConfig:
     """Every choice of the protocol, fixed before looking at any test label."""
 
     backbone: str = "efficientnet_lite0"
     methods: tuple[str, ...] | None = None  # None: every method of kind "weak"
-    splits: int = 3  # seeded random splits (seeds seed, seed + 1, ...)
+    splits: int = 10  # seeded random splits (seeds seed, seed + 1, ...)
     seed: int = 0
     train_fraction: float = 0.5  # share of each label's test videos moved into training
-    iterations: int = 200  # optimisation steps per run (~20 training videos: a few epochs)
+    iterations: int | None = None  # steps per run; None: the method's STEPS entry
+    max_steps: int | None = None  # cap on the steps of every run (--quick: 100)
     val_every: int = 20  # steps between validations (checkpoint selection)
     val_fraction: float = 0.2  # training videos held out per label for the selection
+    reference_presets: bool = True  # also a row per method preset "reference" (if it has one)
+    baselines: bool = True  # chance and feature-magnitude rows (nothing trained)
     random_init: bool = False  # untrained backbone (tests only)
     train_threads: int = 1  # torch CPU threads while training (small models: 1 is fastest)
+    jobs: int = 1  # runs trained at once, each in its own process (same numbers as 1)
+
+    def steps(self, method: str) -> int:
+        """Optimisation steps of ``method``'s runs."""
+        steps = self.iterations or STEPS.get(method, DEFAULT_STEPS)
+        return min(steps, self.max_steps) if self.max_steps else steps
+
+
+@dataclass(frozen=True)
+class WeakRow:
+    """One row of the table: a method with a preset of its config (or a baseline)."""
+
+    method: str
+    preset: str = "default"
+    kind: str = "weak"  # "weak" (trained) or "baseline"
+
+    @property
+    def name(self) -> str:
+        return self.method if self.preset == "default" else f"{self.method} ({self.preset})"
+
+    @property
+    def folder(self) -> str:
+        return self.method if self.preset == "default" else f"{self.method}-{self.preset}"
 
 
 @dataclass(frozen=True)
@@ -166,7 +215,7 @@ def _model_values(method: Any, dim: int, crops: int, shortest: int | None = None
     return {k: v for k, v in want.items() if k in fields}
 
 
-def _store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
+def extract_store(layout: UCSDLayout, config: WeakBenchConfig, path: Path, log: Log) -> Any:
     """Extract (or resume / reuse) the store with every video of the dataset."""
     from vadkit.extract.engine import extract
     from vadkit.io.inputs import InputItem
@@ -197,7 +246,9 @@ def split_store(store: Any, ids: dict[str, int], path: Path) -> Path:
     return path
 
 
-def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+def frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.ndarray]:
+    """Per-snippet ``scores`` of videos of ``store`` as per-frame scores (each video's length,
+    the store's snippet length and stride, the ``exact`` convention)."""
     from vadkit.evaluate.expand import expand_snippets
 
     info = store.info
@@ -209,7 +260,9 @@ def _frame_scores(scores: dict[str, np.ndarray], store: Any) -> dict[str, np.nda
     return out
 
 
-def _metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+def split_metrics(layout: UCSDLayout, frame: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Micro / macro frame AUC and frame AP of per-frame scores of a split's test videos
+    (``testing-<id>``) against the frame labels of ``layout``."""
     from vadkit.evaluate.metrics import (
         average_precision,
         concat_videos,
@@ -237,9 +290,11 @@ def train_split(
     config: WeakBenchConfig,
     run: Path,
     log: Log,
+    preset: str = "default",
 ) -> dict[str, Any]:
-    """Train ``method`` on one split of ``store`` into ``run`` and score the split's test videos
-    (the per-split step of the weak benchmark, shared by the supervision benchmark)."""
+    """Train ``method`` (with config ``preset``) on one split of ``store`` into ``run`` and
+    score the split's test videos (the per-split step of the weak benchmark, shared by the
+    supervision benchmark)."""
     from vadkit.io.store import FeatureStore
     from vadkit.io.views import select, train_val_split
     from vadkit.train import read_scores, train_run
@@ -259,12 +314,14 @@ def train_split(
         fraction = round(fraction + 0.05, 2)
     fit_labels = np.asarray(fit.labels)
     n = batch_per_class(int((fit_labels == 0).sum()), int((fit_labels == 1).sum()))
+    steps = config.steps(method.name)
     cfg = {
         "method": method.name,
+        "preset": preset,
         "model": _model_values(method, store.info.dim, store.info.crops, shortest),
         "train": {
             "seed": split.seed,
-            "iterations": config.iterations,
+            "iterations": steps,
             "val_every": config.val_every,
             "batch_per_class": n,
             "selection": "validation",
@@ -278,20 +335,55 @@ def train_split(
     t = time.perf_counter()
     train_run(cfg, method, run / "run", overwrite=True, where=f"{method.name} split", echo=log)
     test_store = FeatureStore.open(test_path)
-    res = _metrics(layout, _frame_scores(read_scores(run / "run"), test_store))
+    res = split_metrics(layout, frame_scores(read_scores(run / "run"), test_store))
     res.update(batch_per_class=n, val_fraction=fraction, train_s=time.perf_counter() - t)
+    res.update(steps=steps, val_curve=_val_curve(run / "run" / "log.jsonl"))
     return res
 
 
-def _summary(values: list[float | None]) -> dict[str, float | None]:
-    xs = [v for v in values if v is not None]
-    if not xs:
-        return {"mean": None, "std": None}
-    return {"mean": float(np.mean(xs)), "std": float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0}
+def _val_curve(log_file: Path) -> list[list[float]]:
+    """``[step, validation AUC]`` pairs of a run's ``log.jsonl`` (its learning curve; pairs,
+    not a mapping, so that results.json and the returned dict hold the same thing)."""
+    import json
+
+    curve = []
+    for line in log_file.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if "val" in rec and rec["val"] is not None:
+            curve.append([int(rec["step"]), float(rec["val"])])
+    return curve
+
+
+def _baseline_split(layout: UCSDLayout, store: Any, split: WeakSplit, kind: str) -> dict[str, Any]:
+    """A training-free row on one split's test videos (seeded by the split for ``chance``)."""
+    from vadkit.bench.weak_stats import baseline_scores
+
+    rng = np.random.default_rng([split.seed, 7])
+    scores = {v: baseline_scores(kind, store.load(v), rng) for v in split.test}
+    res = split_metrics(layout, frame_scores(scores, store))
+    res.update(steps=0, train_s=0.0)
+    return res
+
+
+def _rows(names: list[str], config: WeakBenchConfig) -> list[WeakRow]:
+    """The table's rows: each method's default, its ``reference`` preset (when it has one and
+    ``config.reference_presets``), then the training-free baselines."""
+    from vadkit.bench.weak_stats import BASELINES
+    from vadkit.methods.registry import get_method
+    from vadkit.presets import preset_names
+
+    rows = []
+    for name in names:
+        rows.append(WeakRow(name))
+        if config.reference_presets and "reference" in preset_names(get_method(name).config_cls):
+            rows.append(WeakRow(name, "reference"))
+    if config.baselines:
+        rows += [WeakRow(b, kind="baseline") for b in BASELINES]
+    return rows
 
 
 @contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
     """``torch.set_num_threads(n)`` inside the block, the previous value after it.
 
     The weak models are small: on a shared CPU one thread per process is much faster than
@@ -314,6 +406,70 @@ def _load_average() -> list[float] | None:
         return None
 
 
+def _train_task(
+    data: str, store_path: str, split: WeakSplit, row: WeakRow, config: WeakBenchConfig, run: str
+) -> dict[str, Any]:
+    """One run in a worker process (everything passed by value or path)."""
+    from vadkit.io.store import FeatureStore
+    from vadkit.methods.registry import get_method
+
+    layout, store = find_ucsd_layout(data), FeatureStore.open(store_path)
+    with torch_threads(config.train_threads):
+        return train_split(
+            layout, get_method(row.method), store, split, config, Path(run), lambda m: None,
+            row.preset,
+        )  # fmt: skip
+
+
+def _train_all(
+    tasks: list[tuple[int, WeakRow]],
+    layout: UCSDLayout,
+    store: Any,
+    splits: list[WeakSplit],
+    config: WeakBenchConfig,
+    out: Path,
+    log: Log,
+) -> Iterator[tuple[int, WeakRow, dict[str, Any]]]:
+    """Train every (split, row) task, in this process or in ``config.jobs`` spawned ones.
+
+    Each run is seeded by its split and trains with ``train_threads`` threads either way, so
+    the numbers do not depend on ``jobs``; only the order of the log lines does.
+    """
+    from vadkit.methods.registry import get_method
+
+    if config.jobs == 1:
+        with torch_threads(config.train_threads):
+            for k, row in tasks:
+                run = out / f"split{k}" / row.folder
+                method = get_method(row.method)
+                yield (
+                    k,
+                    row,
+                    train_split(layout, method, store, splits[k], config, run, log, row.preset),
+                )
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from vadkit.user_warnings import one_line_warnings
+
+    log(f"training {len(tasks)} runs in {config.jobs} processes")
+    ctx = mp.get_context("spawn")  # no fork of a process that holds torch threads
+    with ProcessPoolExecutor(
+        max_workers=config.jobs, mp_context=ctx, initializer=one_line_warnings
+    ) as pool:
+        futures = {
+            pool.submit(
+                _train_task, str(layout.root), str(store.path), splits[k], row, config,
+                str(out / f"split{k}" / row.folder),
+            ): (k, row)
+            for k, row in tasks
+        }  # fmt: skip
+        for fut in as_completed(futures):
+            k, row = futures[fut]
+            yield k, row, fut.result()
+
+
 def run_weak_benchmark(
     data: str | Path,
     out: str | Path,
@@ -329,7 +485,7 @@ def run_weak_benchmark(
         and standard deviation over splits; splits, config, timings).
     """
     from vadkit.io.atomic import atomic_write_json
-    from vadkit.methods.registry import get_method, list_methods
+    from vadkit.methods.registry import list_methods
 
     config = config or WeakBenchConfig()
     out = Path(out)
@@ -344,28 +500,26 @@ def run_weak_benchmark(
     if isinstance(t, bool) or not isinstance(t, int) or t < 1:
         raise VadkitError(f"--train-threads {t!r}: must be an integer >= 1")
     splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
-    st = _store(layout, config, Path(store) if store else out / "store", log)
+    st = extract_store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
-    per: dict[str, list[dict[str, Any]]] = {m: [] for m in names}
-    with _torch_threads(config.train_threads):
-        for k, split in enumerate(splits):
-            n_abn = sum(split.train.values())
-            log(
-                f"split {k} (seed {split.seed}): {len(split.train)} training videos "
-                f"({n_abn} abnormal), {len(split.test)} test videos"
-            )
-            for name in names:
-                res = train_split(
-                    layout, get_method(name), st, split, config, out / f"split{k}" / name, log
-                )
-                per[name].append(res)
-                log(f"  {name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
-    rows = []
-    for name, runs in per.items():
-        row: dict[str, Any] = {"method": name, "runs": runs}
-        for key in ("micro_auc", "macro_auc", "ap"):
-            row[key] = _summary([r[key] for r in runs])
-        rows.append(row)
+    table = _rows(names, config)
+    if isinstance(config.jobs, bool) or not isinstance(config.jobs, int) or config.jobs < 1:
+        raise VadkitError(f"--jobs {config.jobs!r}: must be an integer >= 1")
+    per: dict[str, list[dict[str, Any]]] = {r.name: [{}] * len(splits) for r in table}
+    for k, split in enumerate(splits):
+        n_abn = sum(split.train.values())
+        log(
+            f"split {k} (seed {split.seed}): {len(split.train)} training videos "
+            f"({n_abn} abnormal), {len(split.test)} test videos"
+        )
+        for row in table:
+            if row.kind == "baseline":
+                per[row.name][k] = _baseline_split(layout, st, split, row.method)
+    tasks = [(k, row) for k in range(len(splits)) for row in table if row.kind != "baseline"]
+    for k, row, res in _train_all(tasks, layout, st, splits, config, out, log):
+        per[row.name][k] = res
+        log(f"  split {k} {row.name}: micro AUC {res['micro_auc']:.3f}, AP {res['ap']:.3f}")
+    rows = summary_rows(table, per)
     doc = {
         "dataset": str(layout.root),
         "ground_truth": str(layout.gt_file),
@@ -388,38 +542,8 @@ def run_weak_benchmark(
     return doc
 
 
-def _pm(s: dict[str, float | None]) -> str:
-    return "–" if s["mean"] is None else f"{s['mean']:.3f} ± {s['std']:.3f}"
-
-
 def weak_markdown(doc: dict[str, Any]) -> str:
-    """The comparison table of a results dict (mean ± sample std over splits), as Markdown."""
-    c, splits = doc["config"], doc["splits"]
-    n_tr = [len(s["train"]) for s in splits]
-    n_te = [len(s["test"]) for s in splits]
-    lines = [
-        f"Dataset `{Path(doc['dataset']).name}`, backbone `{c['backbone']}`: {len(splits)} "
-        f"seeded splits (seeds {splits[0]['seed']}..{splits[-1]['seed']}); each moves "
-        f"{c['train_fraction']:.0%} of each label's test videos into training with video "
-        f"labels ({n_tr[0]} training videos incl. {doc['n_train']} normal UCSD training "
-        f"videos; {n_te[0]} test videos). {c['iterations']} steps, validation every "
-        f"{c['val_every']} on {c['val_fraction']:.0%} held-out training videos (video AUC).",
-        "",
-        "| method | micro frame AUC | macro frame AUC | frame AP | n per class | "
-        "micro AUC per split |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in doc["rows"]:
-        each = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
-        ns = sorted({x["batch_per_class"] for x in r["runs"]})
-        lines.append(
-            f"| {r['method']} | {_pm(r['micro_auc'])} | {_pm(r['macro_auc'])} | {_pm(r['ap'])} "
-            f"| {', '.join(map(str, ns))} | {each} |"
-        )
-    t = doc["timings_s"]
-    line = "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items())
-    if doc.get("load_average"):
-        line += "; load average at the end " + " ".join(map(str, doc["load_average"]))
-        line += f" on {os.cpu_count()} cores"
-    lines += ["", line + "."]
-    return "\n".join(lines)
+    """The comparison table of a results dict, as Markdown (:mod:`vadkit.bench.weak_table`)."""
+    from vadkit.bench.weak_table import weak_markdown as markdown
+
+    return markdown(doc)

@@ -147,7 +147,10 @@ def _split_options(f: Callable[..., None]) -> Callable[..., None]:
             "the weak and supervision benchmarks can share one).",
         ),
         click.option(
-            "--splits", type=int, default=3, show_default=True, help="Seeded random splits."
+            "--splits",
+            type=int,
+            default=None,
+            help="Seeded random splits [weak: 10 (--quick: 3); supervision: 3].",
         ),
         click.option(
             "--seed", type=int, default=0, show_default=True, help="Seed of the first split."
@@ -168,23 +171,59 @@ def _run_options(f: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--docs",
             type=click.Path(path_type=Path),
-            default=None,
-            help="Markdown file whose benchmark block (between marker comments) is replaced.",
+            multiple=True,
+            help="Markdown file whose benchmark block (between marker comments) is replaced "
+            "(repeatable).",
         ),
     ]
     return _apply(options, f)
+
+
+def _check_docs(docs: tuple[Path, ...]) -> None:
+    for path in docs:  # before minutes of work, not after
+        check_writable_file(path, "--docs file")
+
+
+def _update_docs(docs: tuple[Path, ...], key: str, table: str) -> None:
+    from vadkit.bench.ucsd_report import update_docs_block
+
+    for path in docs:
+        update_docs_block(path, key, table)
+        click.echo(f"updated the benchmark block in {path}")
 
 
 @benchmark.command(
     "weak",
     epilog="""\b
 Example:
-  vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 --splits 3 \\
+  vadkit benchmark weak --data ped2 --backbone efficientnet_lite0 \\
       --out runs/weak-ped2 --docs docs/benchmarks.md""",
 )
 @_split_options
 @click.option("--methods", default=None, help="Comma-separated weak methods [all of them].")
-@click.option("--iterations", type=int, default=200, show_default=True, help="Steps per run.")
+@click.option(
+    "--iterations",
+    type=int,
+    default=None,
+    help="Steps per run [each method's steps from its learning curves, vadkit.bench.weak.STEPS].",
+)
+@click.option(
+    "--no-reference",
+    is_flag=True,
+    help="Leave out the rows of the methods' reference presets (--set preset=reference).",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Runs trained at once, one process each (the numbers do not change).",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="3 splits and at most 100 steps per run (minutes, not the benchmark's numbers).",
+)
 @click.option("--val-every", type=int, default=20, show_default=True, help="Steps per validation.")
 @click.option(
     "--train-threads", type=int, default=1, show_default=True, help="torch threads for training."
@@ -194,31 +233,34 @@ def weak(
     data: Path,
     backbone: str,
     store: Path | None,
-    splits: int,
+    splits: int | None,
     seed: int,
     methods: str | None,
-    iterations: int,
+    iterations: int | None,
+    no_reference: bool,
+    jobs: int,
+    quick: bool,
     val_every: int,
     train_threads: int,
     random_init: bool,
     out: Path,
-    docs: Path | None,
+    docs: tuple[Path, ...],
 ) -> None:
     """Weakly-supervised protocol: part of the test videos train with video labels only."""
-    from vadkit.bench.ucsd_report import update_docs_block
-
-    if docs is not None:  # before minutes of work, not after
-        check_writable_file(docs, "--docs file")
+    _check_docs(docs)
     from vadkit.bench.weak import WeakBenchConfig, run_weak_benchmark, weak_markdown
 
     names = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
     config = WeakBenchConfig(
         backbone=backbone,
         methods=names,
-        splits=splits,
+        splits=splits or (3 if quick else 10),
         seed=seed,
         iterations=iterations,
+        max_steps=100 if quick else None,
         val_every=val_every,
+        reference_presets=not no_reference,
+        jobs=jobs,
         random_init=random_init,
         train_threads=train_threads,
     )
@@ -227,9 +269,7 @@ def weak(
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
     _write_report(out)
-    if docs is not None:
-        update_docs_block(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
-        click.echo(f"updated the benchmark block in {docs}")
+    _update_docs(docs, f"weak:{Path(data).resolve().name}:{backbone}", table)
 
 
 @benchmark.command(
@@ -255,7 +295,7 @@ def supervision(
     data: Path,
     backbone: str,
     store: Path | None,
-    splits: int,
+    splits: int | None,
     seed: int,
     one_class: str,
     weak_methods: str | None,
@@ -267,7 +307,7 @@ def supervision(
     full_batch: int,
     random_init: bool,
     out: Path,
-    docs: Path | None,
+    docs: tuple[Path, ...],
 ) -> None:
     """One table of supervision levels: one-class, weak and full rows on the same splits."""
     from vadkit.bench.supervision import (
@@ -275,17 +315,15 @@ def supervision(
         run_supervision_benchmark,
         supervision_markdown,
     )
-    from vadkit.bench.ucsd_report import update_docs_block
 
-    if docs is not None:  # before minutes of work, not after
-        check_writable_file(docs, "--docs file")
+    _check_docs(docs)
 
     def names(text: str | None) -> tuple[str, ...] | None:
         return None if text is None else tuple(m.strip() for m in text.split(",") if m.strip())
 
     config = SupervisionBenchConfig(
         backbone=backbone,
-        splits=splits,
+        splits=splits or 3,
         seed=seed,
         one_class=names(one_class) or (),
         weak=names(weak_methods),
@@ -303,6 +341,4 @@ def supervision(
     click.echo(table)
     click.echo(f"results: {out / 'results.json'}")
     _write_report(out)
-    if docs is not None:
-        update_docs_block(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)
-        click.echo(f"updated the benchmark block in {docs}")
+    _update_docs(docs, f"supervision:{Path(data).resolve().name}:{backbone}", table)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import warnings
 
 import click
 
@@ -108,27 +107,10 @@ def cli() -> None:
 
 
 def _one_line_warnings() -> None:
-    """Warnings reach the user as one line each, once, without the library's source line.
+    """Warnings as one line each, once, on stderr (:func:`vadkit.user_warnings.one_line_warnings`)."""
+    from vadkit.user_warnings import one_line_warnings
 
-    Deprecation notices of libraries and the OpenMP runtime's messages say nothing a user of
-    vadkit can act on, so they are dropped; vadkit's own warnings (a short video padded, a
-    fallback threshold) and other libraries' UserWarnings are kept, said once.
-    """
-    seen: set[str] = set()
-
-    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
-        text = " ".join(str(message).split())
-        if text in seen:
-            return
-        seen.add(text)
-        click.echo(f"vadkit: warning: {text}", err=True)
-
-    warnings.showwarning = show
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!vadkit)")
-    warnings.filterwarnings("ignore", message=r".*(OpenMP|libgomp|libiomp|threadpoolctl).*")
-    os.environ.setdefault("KMP_WARNINGS", "0")  # Intel OpenMP's banner on stderr
+    one_line_warnings(lambda text: click.echo(text, err=True))
 
 
 def main(argv: list[str] | None = None) -> int:

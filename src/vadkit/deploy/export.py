@@ -97,26 +97,14 @@ def _graph(method: str, model: Any) -> tuple[Any, dict[str, Any], tuple[int, ...
         def forward(self, x: torch.Tensor) -> Any:
             return self.fn(x)
 
-    def tacnet(x: torch.Tensor) -> torch.Tensor:
-        # TACnetModel.forward up to the segment classifier; k-means only feeds video scores
-        b, c, t, _ = x.shape
-        feature = model.tsn(x.reshape(b * c, t, d).transpose(1, 2)).transpose(1, 2)
-        logits = model._attention_logits(feature)
-        seg = torch.sigmoid(model.c_segment(torch.cat([feature, logits], dim=-1))).squeeze(-1)
-        return seg.reshape(b, c, t).mean(dim=1)
-
     snippet = ["scores"]
     if method in ("rtfm", "s3r"):
-        if method == "rtfm":
-            fn = lambda x: model._snippets(x)[1]  # noqa: E731
-        else:
-            fn = lambda x: model._snippets(x)["snippet_scores"]  # noqa: E731
-        return Head(fn).eval(), {"graph": "snippet"}, (1, 2, 40, d), snippet
+        return Head(model.snippet_scores).eval(), {"graph": "snippet"}, (1, 2, 40, d), snippet
     if method == "ur_dmu":
-        fn = lambda x: model._eval_scores(model._encode(x), x.shape[0], x.shape[1])  # noqa: E731
-        return Head(fn).eval(), {"graph": "snippet", "per_crop": True}, (1, 1, 40, d), snippet
+        params = {"graph": "snippet", "per_crop": True}
+        return Head(model.snippet_scores).eval(), params, (1, 1, 40, d), snippet
     if method in ("mil", "tacnet"):
-        fn = (lambda x: model(x)["snippet_scores"]) if method == "mil" else tacnet
+        fn = (lambda x: model(x)["snippet_scores"]) if method == "mil" else model.snippet_scores
         n = int(cfg.n_segments)
         return Head(fn).eval(), {"graph": "pooled", "n_segments": n}, (1, 2, n, d), snippet
     if method == "anm":

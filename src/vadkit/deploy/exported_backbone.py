@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from vadkit.errors import VadkitError
+from vadkit.extract.options import options_from_store
 from vadkit.io.store import StoreInfo
 from vadkit.io.stream import FrameStream
 from vadkit.sampling import SnippetSpec, pool_sultani, snippet_indices
@@ -89,16 +90,16 @@ def _crops(x: np.ndarray, h: int, w: int, mode: str) -> np.ndarray:
 
 
 def snippet_spec(info: StoreInfo) -> tuple[SnippetSpec, int | None]:
-    """The snippet rule of a store and its Sultani segment count (``None``: snippets)."""
-    length = int(info.snippet_length or 16)
-    if info.padding == "segments":
-        if (info.extra or {}).get("segment_rule", "sultani") != "sultani":
-            raise VadkitError(
-                "TACnet segments are not extracted with an exported backbone; use vadkit extract"
-            )
-        return SnippetSpec(length, length, 1, "drop"), int(info.n_segments or 32)
-    return SnippetSpec(length, int(info.stride or length), int(info.frame_step or 1),
-                       info.padding), None  # fmt: skip
+    """The snippet rule of a store and its Sultani segment count (``None``: snippets): the
+    rule of the options that made it (:func:`~vadkit.extract.options.options_from_store`),
+    which needs no PyTorch."""
+    options = options_from_store(info)
+    spec = options.spec()
+    if spec is None:
+        raise VadkitError(
+            "TACnet segments are not extracted with an exported backbone; use vadkit extract"
+        )
+    return spec, options.n_segments
 
 
 def _used(i: int, spec: SnippetSpec) -> bool:

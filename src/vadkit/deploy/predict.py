@@ -20,7 +20,13 @@ from vadkit.deploy.events import Event, find_events, threshold_at_far
 from vadkit.deploy.model import Predictor
 from vadkit.errors import VadkitError
 
-__all__ = ["Prediction", "expand_to_frames", "load_predictor_encoder", "predict_video"]
+__all__ = [
+    "Prediction",
+    "expand_to_frames",
+    "load_predictor_encoder",
+    "predict_video",
+    "resolve_threshold",
+]
 
 
 @dataclass
@@ -142,7 +148,7 @@ def predict_video(
         if len(feats) == 0:
             raise VadkitError(f"{frames.id}: no snippet could be cut from its {n_frames} frames")
         out = predictor.score_features(feats)
-        thr, how = _threshold(predictor, threshold, far)
+        thr, how = resolve_threshold(predictor, threshold, far)
         caught.extend(str(x.message) for x in w)
     if frames.warning:
         caught.append(frames.warning)
@@ -161,8 +167,11 @@ def predict_video(
     )  # fmt: skip
 
 
-def _threshold(predictor: Predictor, threshold: float | None, far: float | None):
-    """(threshold, where it came from): ``--threshold``, ``--far`` or the calibrated one."""
+def resolve_threshold(
+    predictor: Predictor, threshold: float | None, far: float | None
+) -> tuple[float, str]:
+    """(threshold, where it came from): ``--threshold``, ``--far`` or the calibrated one
+    (shared by files and streams, so both flag the same frames)."""
     if threshold is not None:
         return float(threshold), "--threshold"
     if far is not None:
@@ -205,7 +214,7 @@ def _predict_scene(
         scores = predictor.model.score(source)
     except VadkitError as exc:
         raise VadkitError(f"{vid}: {exc}") from None
-    thr, how = _threshold(predictor, threshold, far)
+    thr, how = resolve_threshold(predictor, threshold, far)
     video_fps = float(video_fps or 25.0)
     n = len(scores)
     events = find_events(scores, thr, fps=video_fps, min_length=min_length, merge_gap=merge_gap)

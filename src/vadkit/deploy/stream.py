@@ -111,7 +111,7 @@ def predict_stream(
         snippet only, not for a batch of them; the store's batch size gives features bit-equal
         to ``vadkit extract``'s, smaller ones differ in the last float bits).
     """
-    from vadkit.deploy.predict import _threshold, load_predictor_encoder
+    from vadkit.deploy.predict import load_predictor_encoder, resolve_threshold
     from vadkit.deploy.stream_source import StreamSource
     from vadkit.extract import iter_features
     from vadkit.extract.options import options_from_store
@@ -125,7 +125,7 @@ def predict_stream(
     if isinstance(encoder, ExportedBackbone):
         raise VadkitError("--stream: an exported --backbone-model is not supported yet")
     enc = encoder if encoder is not None else load_predictor_encoder(predictor)
-    thr, how = _threshold(predictor, threshold, far)
+    thr, how = resolve_threshold(predictor, threshold, far)
     options = options_from_store(spec.info, batch_size=batch_size or spec.crops)
     reader = None
     if isinstance(source, str | Path):

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from vadkit.engines._ray import connect
+from vadkit.engines.ray_connect import connect
 from vadkit.errors import VadkitError
-from vadkit.extract.engine import ExtractResult, _write_report, write_video
+from vadkit.extract.engine import ExtractResult, write_shard_report, write_video
 from vadkit.extract.options import ExtractOptions
 from vadkit.extract.plan import claim_video, plan_extraction
 from vadkit.io.inputs import InputItem
@@ -163,8 +163,10 @@ def extract_ray(
         if progress:
             print(f"failed: {vid}: {msg}", file=sys.stderr)
     result.seconds = time.perf_counter() - start
-    _write_report(Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed])
-    _write_report(
+    write_shard_report(
+        Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed]
+    )
+    write_shard_report(
         Path(out), "warnings", shard, [{"id": v, "warning": m} for v, m in result.warnings]
     )
     result.store = plan.writer.finalize(order=[it.id for it in plan.items])

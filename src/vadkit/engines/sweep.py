@@ -160,7 +160,7 @@ def sweep(
     else:
         import torch
 
-        from vadkit.engines._ray import connect
+        from vadkit.engines.ray_connect import connect
 
         ray, started = connect(address)
         try:

@@ -344,7 +344,7 @@ def compute_metrics(
     Metrics that are undefined for this data (e.g. no normal videos for the
     false-alarm rate) are reported as ``None`` with the reason under ``"undefined"``.
     """
-    from vadkit.evaluate import metrics as m
+    import vadkit.evaluate.metrics as m
 
     y, s = m.concat_videos(data.labels, data.scores, order=data.order)
     out: dict[str, Any] = {

@@ -4,42 +4,39 @@
 >>> encode_video("clip.mp4", ExtractOptions(), backbone="efficientnet_lite0")  # doctest: +SKIP
 """
 
-from vadkit.extract.encoder import (
-    Encoder,
-    encode_video,
-    iter_features,
-    load_encoder,
-    weights_identity,
-)
-from vadkit.extract.engine import ExtractResult, extract, write_video
-from vadkit.extract.options import (
-    ExtractOptions,
-    options_from_store,
-    parse_shard,
-    store_info,
-    video_index,
-)
-from vadkit.extract.plan import ExtractPlan, claim_video, plan_extraction
-from vadkit.extract.stages import ClipBatch, clip_batches, read_frames
+from __future__ import annotations
 
-__all__ = [
-    "ClipBatch",
-    "Encoder",
-    "ExtractOptions",
-    "ExtractPlan",
-    "ExtractResult",
-    "claim_video",
-    "clip_batches",
-    "encode_video",
-    "extract",
-    "iter_features",
-    "load_encoder",
-    "options_from_store",
-    "parse_shard",
-    "plan_extraction",
-    "read_frames",
-    "store_info",
-    "video_index",
-    "weights_identity",
-    "write_video",
-]
+import importlib
+from typing import Any
+
+# imported on first use: encoding needs PyTorch, which reading a store's recipe
+# (vadkit.extract.options, the exported-model path of `vadkit predict`) should not load
+_HOME = {
+    "Encoder": "encoder",
+    "encode_video": "encoder",
+    "iter_features": "encoder",
+    "load_encoder": "encoder",
+    "weights_identity": "encoder",
+    "ExtractResult": "engine",
+    "extract": "engine",
+    "write_video": "engine",
+    "ExtractOptions": "options",
+    "options_from_store": "options",
+    "parse_shard": "options",
+    "store_info": "options",
+    "video_index": "options",
+    "ExtractPlan": "plan",
+    "claim_video": "plan",
+    "plan_extraction": "plan",
+    "ClipBatch": "stages",
+    "clip_batches": "stages",
+    "read_frames": "stages",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"vadkit.extract.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'vadkit.extract' has no attribute {name!r}")

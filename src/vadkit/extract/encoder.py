@@ -15,6 +15,7 @@ import torch
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
+from vadkit.extract.crops import CROP_COUNTS
 from vadkit.extract.options import (
     ExtractOptions,
     check_options,
@@ -22,11 +23,19 @@ from vadkit.extract.options import (
     snippets_per_batch,
 )
 from vadkit.extract.stages import ClipBatch, clip_batches, prefetched, read_frames
-from vadkit.extract.transforms import CROP_COUNTS, normalize_input
+from vadkit.extract.transforms import normalize_input
 from vadkit.io.store import StoreInfo
+from vadkit.io.stream import FrameStream
 from vadkit.sampling import pool_sultani
 
-__all__ = ["Encoder", "encode_video", "iter_features", "load_encoder", "weights_identity"]
+__all__ = [
+    "Encoder",
+    "encode_batches",
+    "encode_video",
+    "iter_features",
+    "load_encoder",
+    "weights_identity",
+]
 
 
 @dataclass
@@ -220,7 +229,7 @@ def iter_features(
     window = max(per, -(-int(window) // per) * per)
     parts: list[np.ndarray] = []
     t0 = 0
-    for t, feats in _encode(read_frames(source), options, encoder):
+    for t, feats in encode_batches(read_frames(source), options, encoder):
         parts.append(feats)
         if sum(len(p) for p in parts) >= window:
             yield t0, np.concatenate(parts)
@@ -229,8 +238,11 @@ def iter_features(
         yield t0, np.concatenate(parts)
 
 
-def _encode(frames, options: ExtractOptions, encoder: Encoder) -> Iterator[tuple[int, np.ndarray]]:
-    """``(t0, (B, crops, D))`` per batch, in order."""
+def encode_batches(
+    frames: FrameStream, options: ExtractOptions, encoder: Encoder
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(t0, (B, crops, D))`` per batch of ``frames`` (a :func:`read_frames` stream), in order:
+    the one loop under :func:`encode_video`, :func:`iter_features` and ``vadkit extract``."""
     encoder.reset()
     n_frames = frames.n_frames
     if n_frames is None and options.spec(encoder.config) is None and frames.path is not None:
@@ -274,7 +286,7 @@ def encode_video(
     """
     options, encoder = _resolve(options_or_info, encoder, backbone, weights)
     frames = read_frames(path_or_frames)
-    parts = [f for _, f in _encode(frames, options, encoder)]
+    parts = [f for _, f in encode_batches(frames, options, encoder)]
     feats = np.concatenate(parts) if parts else np.empty((0, CROP_COUNTS[options.crop], 0))
     if options.n_segments and options.segment_rule == "sultani":
         feats = pool_sultani(feats, options.n_segments)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vadkit.errors import VadkitError
-from vadkit.extract.encoder import Encoder, _encode, load_encoder
+from vadkit.extract.encoder import Encoder, encode_batches, load_encoder
 from vadkit.extract.options import ExtractOptions, parse_shard, store_info, video_index
 from vadkit.extract.plan import claim_video, item_label, plan_extraction, source_of
 from vadkit.extract.stages import read_frames
@@ -37,6 +37,7 @@ __all__ = [
     "parse_shard",
     "store_info",
     "video_index",
+    "write_shard_report",
     "write_video",
 ]
 
@@ -84,7 +85,7 @@ def encode_item(
     """Features of one input video (Sultani segments pooled) and its finished frame stream."""
     frames = read_frames(item.path, item.id)
     parts = []
-    for _, feats in _encode(frames, options, encoder):
+    for _, feats in encode_batches(frames, options, encoder):
         parts.append(feats)
         on_batch()
     out = np.concatenate(parts)
@@ -194,8 +195,10 @@ def extract(
         bar.set_postfix_str(f"{result.frames / max(elapsed, 1e-9):.1f} frames/s")
     bar.close()
     result.seconds = time.perf_counter() - start
-    _write_report(Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed])
-    _write_report(
+    write_shard_report(
+        Path(out), "failed", shard, [{"id": v, "error": m} for v, m in result.failed]
+    )
+    write_shard_report(
         Path(out), "warnings", shard, [{"id": v, "warning": m} for v, m in result.warnings]
     )
     result.store = plan.writer.finalize(order=[it.id for it in plan.items])
@@ -208,7 +211,7 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="video", disable=not enabled, dynamic_ncols=True)
 
 
-def _write_report(out: Path, kind: str, shard: tuple[int, int], rows: list[dict]) -> None:
+def write_shard_report(out: Path, kind: str, shard: tuple[int, int], rows: list[dict]) -> None:
     """``failed.json`` / ``warnings.json`` (per shard), rewritten each run; none if never needed."""
     from vadkit.io.atomic import atomic_write_json
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
-from vadkit.extract.transforms import CROP_COUNTS
+from vadkit.extract.crops import CROP_COUNTS
 from vadkit.io.store import StoreInfo
 from vadkit.sampling import SnippetSpec, expected_T, segment_indices, snippet_indices
 
@@ -92,16 +92,21 @@ class ExtractOptions:
                 )
             object.__setattr__(self, "snippet_length", clip_len)
 
-    def length(self, config: PretrainedConfig) -> int:
-        """Frames per snippet for this backbone."""
+    def length(self, config: PretrainedConfig | None = None) -> int:
+        """Frames per snippet for this backbone (``config`` gives the default when
+        ``snippet_length`` is not set, as in options read back from a store it always is)."""
         if self.snippet_length:
             return self.snippet_length
+        if config is None:
+            raise VadkitError(
+                "ExtractOptions without snippet_length: the backbone's config is needed"
+            )
         return config.clip_len if config.kind == "clip" else 16
 
     def use_prefetch(self, config: PretrainedConfig) -> bool:
         return config.kind == "clip" if self.prefetch is None else bool(self.prefetch)
 
-    def spec(self, config: PretrainedConfig) -> SnippetSpec | None:
+    def spec(self, config: PretrainedConfig | None = None) -> SnippetSpec | None:
         """The snippet rule, or None for TACnet segments (which need the frame count first)."""
         length = self.length(config)
         if self.n_segments and self.segment_rule == "tacnet":

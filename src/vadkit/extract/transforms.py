@@ -27,10 +27,9 @@ import torch.nn.functional as F
 
 from vadkit.backbones.config import PretrainedConfig
 from vadkit.errors import VadkitError
+from vadkit.extract.crops import CROP_COUNTS, CROP_ORDERS
 
 __all__ = [
-    "CROP_COUNTS",
-    "CROP_ORDERS",
     "center_crop",
     "crop_frames",
     "five_crop",
@@ -46,11 +45,6 @@ __all__ = [
 Frames = np.ndarray | torch.Tensor
 Size = int | tuple[int, int]
 
-CROP_ORDERS = {
-    "torchvision": ("tl", "tr", "bl", "br", "center"),
-    "i3d_oversample": ("tl", "tr", "center", "bl", "br"),
-}
-CROP_COUNTS = {"center": 1, "five": 5, "ten": 10}  # crop mode -> crops per frame
 _INTERPOLATIONS = ("bilinear", "bicubic", "nearest", "area")
 
 

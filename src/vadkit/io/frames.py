@@ -21,6 +21,7 @@ from vadkit.errors import VadkitError
 __all__ = [
     "IMAGE_EXTENSIONS",
     "FrameFolderReader",
+    "ReaderBase",
     "VideoMeta",
     "VideoReader",
     "list_frame_files",
@@ -95,13 +96,16 @@ def list_frame_files(folder: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_sort_key(p.name))
 
 
-class _ReaderBase:
+class ReaderBase:
+    """What every random-access reader shares (length, context manager, :meth:`get_frames`);
+    a subclass sets ``meta`` and reads one frame in ``_frame_at``."""
+
     meta: VideoMeta
 
     def __len__(self) -> int:
         return self.meta.n_frames
 
-    def __enter__(self) -> _ReaderBase:
+    def __enter__(self) -> ReaderBase:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -157,7 +161,7 @@ class _ReaderBase:
         return idx
 
 
-class FrameFolderReader(_ReaderBase):
+class FrameFolderReader(ReaderBase):
     """Reader for a directory of images (jpg/jpeg/png/tif/tiff/bmp), frames in natural name order."""
 
     def __init__(self, path: str | Path, video_id: str | None = None, fps: float | None = None):

@@ -9,16 +9,16 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 from vadkit.io.video import (
-    _AV_ERRORS,
+    AV_ERRORS,
     VIDEO_EXTENSIONS,
     FrameFolderReader,
     TruncatedVideoError,
     VideoMeta,
-    _average_fps,
-    _check_complete,
-    _open_container,
-    _reason,
-    _rotation_ccw,
+    av_error_reason,
+    average_fps,
+    check_complete,
+    open_container,
+    rotation_ccw,
 )
 
 __all__ = ["FrameStream"]
@@ -131,7 +131,7 @@ class FrameStream:
 
     def _decode_file(self) -> Iterator[tuple[int, np.ndarray]]:
         path = self.path
-        container, stream = _open_container(path)
+        container, stream = open_container(path)
         n = n_empty = 0
         first = last = None
         rotation = 0
@@ -144,7 +144,7 @@ class FrameStream:
                     for frame in packet.decode():
                         if first is None:
                             first = frame
-                            rotation = _rotation_ccw(frame, stream)
+                            rotation = rotation_ccw(frame, stream)
                             size = (frame.height, frame.width)
                         last = frame
                         if (frame.height, frame.width) != size:  # keep one size
@@ -154,15 +154,15 @@ class FrameStream:
                             arr = np.ascontiguousarray(np.rot90(arr, k=rotation // 90))
                         yield n, arr
                         n += 1
-            except _AV_ERRORS as e:
+            except AV_ERRORS as e:
                 raise VadkitError(
-                    f"cannot decode {path} after frame {n}: {_reason(e)} (corrupt file?)"
+                    f"cannot decode {path} after frame {n}: {av_error_reason(e)} (corrupt file?)"
                 ) from None
             if first is None:
                 raise VadkitError(f"{path}: no frame could be decoded (empty or corrupt video)")
-            fps = _average_fps(path, stream, first, last, n)
+            fps = average_fps(path, stream, first, last, n)
             try:
-                _check_complete(path, container, stream, n, n_empty, last, fps)
+                check_complete(path, container, stream, n, n_empty, last, fps)
             except TruncatedVideoError as exc:
                 self.warning = str(exc)
         finally:

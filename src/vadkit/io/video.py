@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -25,14 +26,15 @@ from vadkit.errors import VadkitError
 from vadkit.io.frames import (
     IMAGE_EXTENSIONS,
     FrameFolderReader,
+    ReaderBase,
     VideoMeta,
     VideoReader,
-    _ReaderBase,
     list_frame_files,
     natural_sort_key,
 )
 
 __all__ = [
+    "AV_ERRORS",
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "FrameFolderReader",
@@ -40,30 +42,39 @@ __all__ = [
     "VideoFileReader",
     "VideoMeta",
     "VideoReader",
+    "av_error_reason",
+    "average_fps",
+    "check_complete",
     "list_frame_files",
     "natural_sort_key",
+    "open_container",
     "open_video",
     "probe",
+    "rotation_ccw",
 ]
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .m4v .avi .mkv .webm .mov .mpg .mpeg .m2v .mpv .ts .mts .m2ts .wmv .asf .flv .3gp "
     ".ogv .vob .dv .y4m .mxf .gif".split()
 )
-_AV_ERRORS = (av.FFmpegError, OSError)
+#: what PyAV raises on a file it cannot open or decode (caught and turned into one line)
+AV_ERRORS = (av.FFmpegError, OSError)
 
 
-def _reason(e: Exception) -> str:
+def av_error_reason(e: Exception) -> str:
+    """FFmpeg's reason of a PyAV error, for a one-line message that names the file once."""
     # PyAV messages repeat the file name; keep only FFmpeg's reason.
     return getattr(e, "strerror", None) or str(e)
 
 
-def _open_container(path: Path):
+def open_container(path: Path) -> tuple[Any, Any]:
+    """``(container, first video stream)`` of ``path`` (threaded decoding), or a one-line
+    VadkitError for a file that does not open or has no video stream."""
     try:
         container = av.open(str(path))
-    except _AV_ERRORS as e:
+    except AV_ERRORS as e:
         raise VadkitError(
-            f"cannot open video {path}: {_reason(e)} (empty, corrupt or not a video?)"
+            f"cannot open video {path}: {av_error_reason(e)} (empty, corrupt or not a video?)"
         ) from None
     if not container.streams.video:
         container.close()
@@ -73,7 +84,7 @@ def _open_container(path: Path):
     return container, stream
 
 
-def _rotation_ccw(frame, stream) -> int:
+def rotation_ccw(frame: Any, stream: Any) -> int:
     """Counter-clockwise rotation (0/90/180/270) that makes frames upright."""
     deg = getattr(frame, "rotation", 0) or 0
     if not deg:
@@ -116,7 +127,7 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
     path = Path(path)
     if not path.is_file():
         raise VadkitError(f"video file {path} does not exist")
-    container, stream = _open_container(path)
+    container, stream = open_container(path)
     n = n_empty = 0
     first = last = None
     try:
@@ -128,18 +139,18 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
                     first = frame
                 last = frame
                 n += 1
-    except _AV_ERRORS as e:
+    except AV_ERRORS as e:
         container.close()
         raise VadkitError(
-            f"cannot decode {path} after frame {n}: {_reason(e)} (corrupt file?)"
+            f"cannot decode {path} after frame {n}: {av_error_reason(e)} (corrupt file?)"
         ) from None
     try:
         if first is None:
             raise VadkitError(f"{path}: no frame could be decoded (empty or corrupt video)")
-        fps = _average_fps(path, stream, first, last, n)
-        rotation = _rotation_ccw(first, stream)
+        fps = average_fps(path, stream, first, last, n)
+        rotation = rotation_ccw(first, stream)
         if strict:
-            _check_complete(path, container, stream, n, n_empty, last, fps)
+            check_complete(path, container, stream, n, n_empty, last, fps)
     finally:
         container.close()
     height, width = first.height, first.width
@@ -157,7 +168,7 @@ def probe(path: str | Path, video_id: str | None = None, *, strict: bool = True)
     )
 
 
-def _average_fps(path: Path, stream, first, last, n: int) -> float:
+def average_fps(path: Path, stream: Any, first: Any, last: Any, n: int) -> float:
     """Frames per second over the decoded span; the stream's own rate when it agrees.
 
     Matroska reports a nominal rate for variable-frame-rate streams, so the rate measured from
@@ -184,7 +195,11 @@ class TruncatedVideoError(VadkitError):
     """Fewer frames decode than the container declares (truncated or damaged file)."""
 
 
-def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
+def check_complete(
+    path: Path, container: Any, stream: Any, n: int, n_empty: int, last: Any, fps: float
+) -> None:
+    """Raise :class:`TruncatedVideoError` when the ``n`` decoded frames (``n_empty`` empty
+    ones, ``last`` the last) fall short of the frame count or duration the header declares."""
     declared = stream.frames
     if declared and n + n_empty < declared:
         raise TruncatedVideoError(
@@ -206,7 +221,7 @@ def _check_complete(path, container, stream, n, n_empty, last, fps) -> None:
         )
 
 
-class VideoFileReader(_ReaderBase):
+class VideoFileReader(ReaderBase):
     """Reader for a video file decoded with PyAV.
 
     ``get_frames`` decodes forward without seeking; successive calls with increasing indices
@@ -228,12 +243,12 @@ class VideoFileReader(_ReaderBase):
         self._next = 0  # index of the frame self._frames yields next
 
     def _decode(self) -> Iterator:
-        container, stream = _open_container(self.meta.path)
+        container, stream = open_container(self.meta.path)
         try:
             yield from container.decode(stream)
-        except _AV_ERRORS as e:
+        except AV_ERRORS as e:
             raise VadkitError(
-                f"cannot decode {self.meta.path}: {_reason(e)} (corrupt file?)"
+                f"cannot decode {self.meta.path}: {av_error_reason(e)} (corrupt file?)"
             ) from None
         finally:
             container.close()

@@ -162,7 +162,7 @@ def run_holdout(
     ``thresholds.csv`` / ``.md``, ``metrics.json`` and ``figures/`` (the reconstruction-error
     box plot and the t-SNE of training embeddings and latents).
     """
-    from vadkit.protocols import holdout_report as report
+    import vadkit.protocols.holdout_report as report
 
     if distance_space not in ("latent", "embedding"):
         raise VadkitError(f"distance space {distance_space!r}: choose 'latent' or 'embedding'")

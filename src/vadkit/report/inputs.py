@@ -177,12 +177,22 @@ def _seeds(path: Path, label: str) -> ReportInput:
     doc = _json(path / "results.json")
     rows = []
     for r in doc["rows"]:
-        row = {"level": r.get("level", "weak"), "method": r["method"]}
+        baseline = r.get("kind") == "baseline"
+        row = {"level": "baseline" if baseline else r.get("level", "weak"), "method": r["method"]}
         for k in ("micro_auc", "macro_auc", "ap"):
             if k in r:
                 row[k] = _pm(r[k])
+        if (r.get("micro_auc") or {}).get("ci95"):
+            row["micro_auc_95%"] = "[{:.3f}, {:.3f}]".format(*r["micro_auc"]["ci95"])
+        if "paired" in r:
+            p = r["paired"]
+            row["vs_best_paired"] = "best" if p["best"] == r["method"] else (
+                f"{p['mean_diff']:+.3f} [{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}] "
+                + ("indistinguishable" if p["indistinguishable"] else "worse")
+            )  # fmt: skip
         row["per_split"] = ", ".join(f"{x['micro_auc']:.3f}" for x in r["runs"])
-        row["selection"] = "validation"  # held-out training videos (video / frame AUC)
+        # held-out training videos (video / frame AUC); a baseline selects nothing
+        row["selection"] = "none (training-free)" if baseline else "validation"
         rows.append(row)
     cols = [c for c in rows[0] if c != "selection"] if rows else []
     inp = ReportInput(label, path, "seeds", cols, rows, config=doc.get("config") or {},
@@ -195,14 +205,20 @@ def _seeds(path: Path, label: str) -> ReportInput:
     except VadkitError as exc:
         inp.notes.append(f"no per-video figures: {exc}")
     for r in doc["rows"]:
-        run = path / "split0" / r["method"] / "run"
+        if r.get("kind") == "baseline":  # nothing trained, nothing saved
+            continue
+        run = path / "split0" / (r.get("folder") or r["method"]) / "run"
         if layout is None or not run.is_dir():
             continue
         scores = np.load(run / "scores.npz")
         labels = {v: layout.labels[v.split("-", 1)[1]] for v in scores.files
                   if v.split("-", 1)[-1] in layout.labels}  # fmt: skip
         _add_frames(inp, r["method"], lambda run=run, y=labels: load_run_frames(run, labels=y))
-    missing = [r["method"] for r in doc["rows"] if r["method"] not in inp.frames]
+    missing = [
+        r["method"]
+        for r in doc["rows"]
+        if r["method"] not in inp.frames and r.get("kind") != "baseline"
+    ]
     if missing and layout is not None:
         inp.notes.append(f"no saved per-video scores for {', '.join(missing)}")
     best = max(rows, key=lambda r: doc["rows"][rows.index(r)]["micro_auc"]["mean"] or 0)

@@ -3,6 +3,7 @@
 ::
 
     method: rtfm              # a name of vadkit.methods.registry
+    preset: reference         # optional: a named set of model values (see below)
     dataset: ucf-crime        # ground-truth format of the test annotations (optional)
     model:   {lr: 0.001, ...} # fields of the method's config dataclass (RTFMConfig, ...)
     train:   {seed: 0, ...}   # fields of TrainConfig (the trainer's own settings)
@@ -10,6 +11,11 @@
 
 Overrides (``--set section.key=value``, value parsed as YAML) are applied to the loaded
 mapping before anything is checked, so a typo in an override is the same one-line error.
+
+A preset (``--set preset=reference``) is a method's named set of model values, applied under
+the ``model`` section: where vadkit's default differs from the reference code because the
+reference's value fails on real video, ``reference`` restores the reference's values
+(:func:`vadkit.presets.preset_values`). Values in ``model`` win over the preset's.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ __all__ = [
     "to_plain",
 ]
 
-SECTIONS = ("method", "dataset", "model", "train", "data", "run")  # run: written, not read
+SECTIONS = ("method", "preset", "dataset", "model", "train", "data", "run")  # run: written only
 SELECTIONS = ("validation", "oracle", "last")
 
 
@@ -230,7 +236,7 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
                 pass
         parts = key.split(".")
         if len(parts) == 1:
-            check_keys([key], ("method", "dataset"), f"--set {item}")
+            check_keys([key], ("method", "preset", "dataset"), f"--set {item}")
             out[key] = value
         elif len(parts) == 2:
             check_keys([parts[0]], ("model", "train", "data"), f"--set {item}")
@@ -243,13 +249,19 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
     return out
 
 
-def build_method_config(method: Any, values: Mapping[str, Any] | None, where: str) -> Any:
-    """The method's config from the ``model`` section; unknown keys are one-line errors."""
+def build_method_config(
+    method: Any, values: Mapping[str, Any] | None, where: str, preset: str | None = None
+) -> Any:
+    """The method's config from the ``model`` section over the values of ``preset`` (if any);
+    unknown keys and unknown presets are one-line errors."""
+    from vadkit.presets import preset_values
+
     cls = method.config_cls
     if dataclasses.is_dataclass(cls):
         check_keys(values or {}, [f.name for f in dataclasses.fields(cls)], f"{where} model")
+    merged = {**preset_values(cls, preset, f"{where} preset"), **dict(values or {})}
     try:
-        return cls.from_dict(dict(values or {}))
+        return cls.from_dict(merged)
     except VadkitError as exc:
         raise VadkitError(f"{where} model: {exc}") from None
     except (TypeError, ValueError) as exc:

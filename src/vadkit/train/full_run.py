@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import vadkit.train.data as tdata
 from vadkit.errors import VadkitError
-from vadkit.train import data as tdata
 from vadkit.train.config import DataConfig, TrainConfig, dataclass_from_dict, to_plain
 from vadkit.train.full import (
     WindowBatches,
@@ -120,7 +120,7 @@ def train_full_run(
 
     if config.get("method") not in (None, method.name):
         raise VadkitError(f"{where}: method {config.get('method')!r} but {method.name!r} given")
-    mcfg = build_method_config(method, config.get("model"), where)
+    mcfg = build_method_config(method, config.get("model"), where, config.get("preset"))
     tcfg = dataclass_from_dict(TrainConfig, config.get("train"), f"{where} train")
     data = dataclass_from_dict(DataConfig, config.get("data"), f"{where} data")
     check_device(tcfg.device)
@@ -184,6 +184,7 @@ def train_full_run(
     model_ran, replaced = _model_as_run(mcfg, sched, train_store.info)
     resolved = {
         "method": method.name,
+        "preset": config.get("preset") or "default",
         "dataset": dataset,
         "model": model_ran,
         "train": to_plain(
@@ -249,6 +250,7 @@ def train_full_run(
         val_frames = {v: np.repeat(o["snippet_scores"], f) for v, o in val_pred.items()}
         writer.write_json("threshold.json", full_thresholds(val_frames, val_t))
         out_m: dict[str, Any] = {"method": method.name, "dataset": dataset, "kind": "full"}
+        out_m["preset"] = config.get("preset") or "default"
         out_m["selection"] = tcfg.selection
         if oracle:
             out_m["warning"] = ORACLE_WARNING

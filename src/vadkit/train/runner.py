@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+import vadkit.train.data as tdata
 from vadkit.errors import VadkitError
-from vadkit.train import data as tdata
 from vadkit.train.config import (
     DataConfig,
     TrainConfig,
@@ -79,6 +79,7 @@ class _Plan:
     hold_out: float
     rule: str
     sched: Schedule
+    preset: str = "default"
 
     def rows(self, ids: list[str]) -> np.ndarray:
         row = {vid: i for i, vid in enumerate(self.pooled.ids)}
@@ -88,7 +89,7 @@ class _Plan:
 def _plan(config: Mapping[str, Any], method: Any, where: str) -> _Plan:
     if config.get("method") not in (None, method.name):
         raise VadkitError(f"{where}: method {config.get('method')!r} but {method.name!r} given")
-    mcfg = build_method_config(method, config.get("model"), where)
+    mcfg = build_method_config(method, config.get("model"), where, config.get("preset"))
     tcfg = dataclass_from_dict(TrainConfig, config.get("train"), f"{where} train")
     data = dataclass_from_dict(DataConfig, config.get("data"), f"{where} data")
     check_device(tcfg.device)
@@ -141,7 +142,7 @@ def _plan(config: Mapping[str, Any], method: Any, where: str) -> _Plan:
     plan = _Plan(
         mcfg, tcfg, data, config.get("dataset"), seed, train_store, test_store, test_view, gt,
         pooled, np.asarray(pooled.labels, dtype=np.int64), train_ids, val_ids, split_info,
-        hold_out, rule, sched,
+        hold_out, rule, sched, config.get("preset") or "default",
     )  # fmt: skip
     return plan
 
@@ -169,6 +170,7 @@ def _resolved_config(p: _Plan, method: Any) -> dict[str, Any]:
     model, replaced = model_as_run(p.mcfg, train, p.train_store.info)
     return {
         "method": method.name,
+        "preset": p.preset,
         "dataset": p.dataset,
         "model": model,
         "train": to_plain(train),
@@ -209,7 +211,8 @@ def model_as_run(
 def _metrics(p: _Plan, method: Any, result: FitResult, metric: str, scores: dict) -> dict:
     """``metrics.json``: the selection, what it chose, and the test metrics."""
     sel = p.tcfg.selection
-    out: dict[str, Any] = {"method": method.name, "dataset": p.dataset, "selection": sel}
+    out: dict[str, Any] = {"method": method.name, "preset": p.preset, "dataset": p.dataset}
+    out["selection"] = sel
     if sel == "oracle":
         out["warning"] = ORACLE_WARNING
     out["selected_on"] = SELECTED_ON[sel].format(score=p.tcfg.val_score, n_val=len(p.val_ids))

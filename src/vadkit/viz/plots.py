@@ -84,9 +84,9 @@ def make_plots(
     seed: int = 0,
 ) -> list[Path]:
     """Make the figures of ``kind`` from ``runs`` into ``out``; the files written."""
-    from vadkit.viz import model_views as mv
-    from vadkit.viz import roc as rc
-    from vadkit.viz import tables as tb
+    import vadkit.viz.model_views as mv
+    import vadkit.viz.roc as rc
+    import vadkit.viz.tables as tb
 
     runs = [Path(r) for r in runs]
     names = run_names(runs)

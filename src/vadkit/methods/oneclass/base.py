@@ -94,7 +94,7 @@ class OneClassScorer:
         return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
-    def _from_saved(cls, meta: dict[str, Any], data: Any) -> OneClassScorer:
+    def from_saved(cls, meta: dict[str, Any], data: Any) -> OneClassScorer:
         names = {f.name for f in fields(cls.config_class)}
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
         obj = cls(cls.config_class(**{k: v for k, v in cfg.items() if k in names}))
@@ -134,6 +134,6 @@ def load_scorer(path: str | Path) -> OneClassScorer:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["__meta__"]))
-            return get_scorer_class(meta["name"])._from_saved(meta, data)
+            return get_scorer_class(meta["name"]).from_saved(meta, data)
     except (OSError, ValueError, KeyError) as exc:
         raise VadkitError(f"{path}: not a vadkit scorer file ({exc})") from exc

@@ -290,7 +290,7 @@ class SceneDetector:
         """Both kinds of synthetic anomaly on the held-out videos, scored by both parts."""
         import hashlib
 
-        from vadkit.methods.oneclass.scene_features import _save_npz
+        from vadkit.methods.oneclass.scene_features import save_npz
         from vadkit.methods.oneclass.synthetic import paste_moving_objects, segments_of
 
         c, obj = self.config, self.object_speed_
@@ -329,7 +329,7 @@ class SceneDetector:
             pasted, y = paste_moving_objects(frames, segments_of(sched), size, px, vid_rng)
             o, a = pasted_object_scores(pasted, y, app_held[v], self)
             if path is not None:
-                _save_npz(path, {"obj": o, "app": a, "labels": y})
+                save_npz(path, {"obj": o, "app": a, "labels": y})
             out["foreign object"][v] = (o, a, y)
             made += 1
         say(f"synthetic foreign objects: {len(held_ids)} held-out videos, {made} computed")
@@ -453,7 +453,7 @@ class SceneDetector:
                     setattr(
                         det,
                         f"{name}_",
-                        klass._from_saved({"config": s["config"], "state": s["state"]}, view),
+                        klass.from_saved({"config": s["config"], "state": s["state"]}, view),
                     )
                 det.far_scores_ = data["far_scores"]
         except (OSError, ValueError, KeyError) as exc:

@@ -29,6 +29,7 @@ __all__ = [
     "flow_cache_dir",
     "iter_frames",
     "pasted_object_scores",
+    "save_npz",
     "spatial_maps",
 ]
 
@@ -121,7 +122,8 @@ def _load_flow(path: Path, n: int | None, synth: bool) -> VideoFlow | None:
     return d
 
 
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as an uncompressed ``.npz`` at ``path``, written atomically (a cache file)."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,7 +176,7 @@ def compute_flows(
                 f"flow of {job.key}: {len(flow['cells'])} frames decoded, {job.n_frames} expected"
             )
         if d is not None:
-            _save_npz(d / f"{job.key.replace('/', '-')}.npz", flow)
+            save_npz(d / f"{job.key.replace('/', '-')}.npz", flow)
         out[job.key] = flow
     if log is not None:
         where = f" ({d})" if d is not None else ""

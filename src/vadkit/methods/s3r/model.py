@@ -256,6 +256,11 @@ class S3RModel(nn.Module):
             self.train(was_training)
         return attn.max(dim=-1).values.mean(dim=1).cpu().numpy().astype(np.float32)
 
+    def snippet_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-snippet scores ``(B, T)`` of ``(B, C, T, D)`` features, crops averaged, as one
+        tensor graph (no input checks, no mode switch): what ``vadkit export`` traces."""
+        return self._snippets(x)["snippet_scores"]
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam over all parameters with the config's lr and weight decay (as the reference)."""
         return make_adam(self, self.config.lr, self.config.weight_decay)

@@ -15,7 +15,7 @@ from torch import nn
 
 from vadkit.errors import VadkitError
 from vadkit.methods.tacnet.config import TACnetConfig
-from vadkit.methods.tacnet.model import TACnetModel, _optimizer
+from vadkit.methods.tacnet.model import TACnetModel, tacnet_optimizer
 
 __all__ = ["TACnetWithBackbone"]
 
@@ -120,7 +120,7 @@ class TACnetWithBackbone(nn.Module):
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """The reference's AdamW over :meth:`param_groups`."""
-        return _optimizer(self.config, self.param_groups())
+        return tacnet_optimizer(self.config, self.param_groups())
 
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 from torch import nn
 
+import vadkit.methods.tacnet.losses as losses
 from vadkit.methods.mil.common import check_features, check_labels, pool_batch, segment_of_snippet
-from vadkit.methods.tacnet import losses
 from vadkit.methods.tacnet.config import TACnetConfig
 from vadkit.methods.tacnet.kmeans import kmeans_cosine
 
-__all__ = ["TACnetModel"]
+__all__ = ["TACnetModel", "tacnet_optimizer"]
 
 
 def _classifier(in_dim: int, dims: tuple[int, ...], dropout: float) -> nn.Sequential:
@@ -229,9 +229,21 @@ class TACnetModel(nn.Module):
         labelled = (assign == high).long()
         return labelled[:, torch.from_numpy(index)].cpu().numpy()
 
+    def snippet_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-segment scores ``(B, T)`` of ``(B, C, T, D)`` features, crops averaged, as one
+        tensor graph (no input checks, no mode switch): :meth:`forward` up to the segment
+        classifier (k-means only feeds video scores); what ``vadkit export`` traces."""
+        b, c, t, d = x.shape
+        feature = self.tsn(x.reshape(b * c, t, d).transpose(1, 2)).transpose(1, 2)
+        logits = self._attention_logits(feature)
+        seg = torch.sigmoid(self.c_segment(torch.cat([feature, logits], dim=-1))).squeeze(-1)
+        return seg.reshape(b, c, t).mean(dim=1)
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """AdamW (or Adam) at ``lr`` with the config's decay, betas and eps (reference ``main.py``)."""
-        return _optimizer(self.config, [{"params": list(self.parameters()), "lr": self.config.lr}])
+        return tacnet_optimizer(
+            self.config, [{"params": list(self.parameters()), "lr": self.config.lr}]
+        )
 
     def make_scheduler(
         self, optimizer: torch.optim.Optimizer
@@ -243,6 +255,8 @@ class TACnetModel(nn.Module):
         )
 
 
-def _optimizer(cfg: TACnetConfig, groups: list[dict]) -> torch.optim.Optimizer:
+def tacnet_optimizer(cfg: TACnetConfig, groups: list[dict]) -> torch.optim.Optimizer:
+    """Adam (or AdamW) with the config's betas, eps and weight decay over parameter ``groups``
+    (the head's one group, or the end-to-end model's backbone and head groups)."""
     cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     return cls(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)

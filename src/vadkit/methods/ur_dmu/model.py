@@ -241,6 +241,11 @@ class UrDmuModel(nn.Module):
             self.train(was_training)
         return (total / c).cpu().numpy().astype(np.float32)
 
+    def snippet_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-snippet scores ``(B, T)`` of ``(B, C, T, D)`` features, crops averaged, as one
+        tensor graph (no input checks, no mode switch): what ``vadkit export`` traces."""
+        return self._eval_scores(self._encode(x), x.shape[0], x.shape[1])
+
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam over all parameters with the config's lr, betas and weight decay (ucf_main.py)."""
         c = self.config
