@@ -11,7 +11,7 @@ from train_helpers import burst_snippet_auc, train_on_bursts  # tests/train_help
 
 from vadkit.errors import VadkitError
 from vadkit.methods.rtfm import RTFMConfig, RTFMModel
-from vadkit.methods.rtfm.layers import NonLocal1d
+from vadkit.methods.rtfm.layers import NonLocal1d, temporal_convs
 from vadkit.methods.rtfm.losses import magnitude_loss, smoothness, sparsity, topk_by_magnitude
 
 D = 64
@@ -94,6 +94,27 @@ def test_losses_hand_worked():
     assert parts["total"] == pytest.approx(want, rel=1e-6)
 
 
+@pytest.mark.parametrize("t", [1, 2, 3, 5, 9])
+def test_time_major_convolutions_match_torch_conv1d_values_and_gradients(t):
+    # torch's own Conv1d (with its "same" padding) is the independent source; T below the
+    # dilation (t = 1..3 against dilation 4) leaves only the centre tap
+    torch.manual_seed(3)
+    convs = [torch.nn.Conv1d(6, 4, 3, padding=d, dilation=d) for d in (1, 2, 4)]
+    convs.append(torch.nn.Conv1d(6, 5, 1, bias=False))
+    x = torch.randn(3, t, 6, requires_grad=True)
+    ours = temporal_convs(x, convs)
+    theirs = [c(x.transpose(1, 2)).transpose(1, 2) for c in convs]
+    weights = [torch.randn_like(y) for y in theirs]  # a loss that weighs every output
+    grads = []
+    for outs in (ours, theirs):
+        loss = sum((w * y).sum() for w, y in zip(weights, outs, strict=True))
+        grads.append(torch.autograd.grad(loss, [x, *(p for c in convs for p in c.parameters())]))
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-5)
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
 def test_non_local_block_matches_its_definition():
     torch.manual_seed(2)
     block = NonLocal1d(6, 3).eval()
@@ -102,6 +123,7 @@ def test_non_local_block_matches_its_definition():
         block.out_norm.running_mean.uniform_(-1, 1)
     x = torch.randn(2, 6, 5)
     got = block(x).detach().numpy()
+    time_major = block.forward_ntc(x.transpose(1, 2)).transpose(1, 2).detach().numpy()
     p = {k: v.numpy().squeeze() for k, v in block.state_dict().items()}
     xn = x.numpy()
     for i in range(2):
@@ -114,6 +136,7 @@ def test_non_local_block_matches_its_definition():
             p["out_norm.running_var"][:, None] + 1e-5
         ) * p["out_norm.weight"][:, None] + p["out_norm.bias"][:, None]
         np.testing.assert_allclose(got[i], xn[i] + bn, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(time_major[i], xn[i] + bn, rtol=1e-4, atol=1e-5)
 
 
 def test_gradients_reach_every_parameter():
