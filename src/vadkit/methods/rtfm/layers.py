@@ -171,7 +171,12 @@ class TemporalTrunk(nn.Module):
         parts = [_finish(b, y) for b, y in zip(self.branches, ys, strict=True)]
         parts.append(self.non_local.forward_ntc(torch.relu(reduced)))
         fused = temporal_convs(torch.cat(parts, dim=-1), [self.fuse.conv])[0]
-        return _finish(self.fuse, fused) + x
+        out = _finish(self.fuse, fused) + x
+        # the memory layout of the convolution path's output, a (N, T, D) view of (N, D, T):
+        # a dropout after the trunk draws its mask in memory order, so the same layout keeps
+        # the same masks for the same seed as scoring's path and as before (a copy of N*T*D,
+        # small beside the matmuls)
+        return out.transpose(1, 2).contiguous().transpose(1, 2)
 
 
 def temporal_convs(x: torch.Tensor, convs: list[nn.Conv1d]) -> list[torch.Tensor]:
