@@ -157,7 +157,9 @@ class Predictor:
             return SnippetScores(self.model.score(x))
         import torch
 
-        t = torch.from_numpy(np.ascontiguousarray(x.transpose(1, 0, 2)[None]))
+        # a copy: a one-crop store's memmap is read-only and already contiguous, and torch warns
+        # about wrapping a read-only array
+        t = torch.from_numpy(np.array(x.transpose(1, 0, 2)[None], order="C"))
         with torch.no_grad():
             if self.kind == "full" and hasattr(self.model, "predict"):
                 pred = self.model.predict(t)
