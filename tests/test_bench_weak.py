@@ -103,6 +103,10 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     assert main([*base, "--data", str(mini), "--train-threads", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--train-threads 0" in err and len(err.splitlines()) == 1
+    assert main([*base, "--data", str(mini), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--jobs 0: must be an integer >= 1" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o" / "store").exists()  # refused before any extraction
 
 
 def test_command_end_to_end(mini, tmp_path):

@@ -496,15 +496,13 @@ def run_weak_benchmark(
     unknown = [m for m in names if m not in weak]
     if unknown:
         raise VadkitError(f"--methods: {unknown[0]!r} is not a weak method ({', '.join(weak)})")
-    t = config.train_threads
-    if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-        raise VadkitError(f"--train-threads {t!r}: must be an integer >= 1")
+    for option, n in (("--train-threads", config.train_threads), ("--jobs", config.jobs)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:  # before any extraction
+            raise VadkitError(f"{option} {n!r}: must be an integer >= 1")
     splits = make_splits(layout, config.splits, config.seed, config.train_fraction)
     st = extract_store(layout, config, Path(store) if store else out / "store", log)
     t_store = time.perf_counter() - t0
     table = _rows(names, config)
-    if isinstance(config.jobs, bool) or not isinstance(config.jobs, int) or config.jobs < 1:
-        raise VadkitError(f"--jobs {config.jobs!r}: must be an integer >= 1")
     per: dict[str, list[dict[str, Any]]] = {r.name: [{}] * len(splits) for r in table}
     for k, split in enumerate(splits):
         n_abn = sum(split.train.values())
