@@ -121,8 +121,9 @@ def baseline_scores(kind: str, features: np.ndarray, rng: np.random.Generator) -
 def summary_rows(
     table: Sequence[Any], per: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
-    """Per row of ``table`` (:class:`vadkit.bench.weak.WeakRow`): its runs, mean / std / 95% interval of each metric, the paired comparison of
-    its micro AUC with the best row's, and the mean validation curve (trained rows)."""
+    """Per row of ``table`` (:class:`vadkit.bench.weak.WeakRow`): its runs, mean / std / 95%
+    interval of each metric, the paired comparison of its micro AUC with the best row's, and
+    the mean validation curve (trained rows)."""
     paired = paired_comparison({r.name: [x["micro_auc"] for x in per[r.name]] for r in table})
     rows = []
     for r in table:
