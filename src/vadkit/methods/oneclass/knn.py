@@ -67,6 +67,10 @@ def knn_distances(
     out = np.empty(len(queries), np.float64)
     for s in range(0, len(queries), chunk):
         q = queries[s : s + chunk]
+        if k == 1:  # the query's own norm does not change which row is nearest: add it after
+            d1 = (bn[None, :] - 2.0 * (q @ bank.T)).min(axis=1)
+            out[s : s + chunk] = np.sqrt(np.maximum(d1 + _sq_norms(q), 0))
+            continue
         d = _sq_norms(q)[:, None] + bn[None, :] - 2.0 * (q @ bank.T)
         part = np.partition(d, k - 1, axis=1)[:, :k] if k < len(bank) else d
         out[s : s + chunk] = np.sqrt(np.maximum(part, 0)).mean(axis=1)

@@ -87,11 +87,14 @@ class SceneConfig:
     appearance: bool = True  # patch_knn on spatial maps, fused with object_speed
     appearance_gate: float = 0.05  # a patch counts where its flow cell's moving share exceeds this
     appearance_top: float = 1 / 32  # frame score: mean of this share of the largest patches
+    appearance_baseline: str = "median"  # minus the frame's median patch distance ("none")
     paste_size: float = 1.25  # synthetic foreign object side, x the selected window
     fusion_weights: tuple[float, ...] = tuple(i / 10 for i in range(11))  # of appearance
     spatial_backbone: str = "efficientnet_lite0"
     spatial_stage: str = "stride8"
-    short_side: int = 160  # frames resized to this short side for the spatial maps
+    # frames resized to this short side for the spatial maps: the flow's canonical height,
+    # so both parts look at the same frame (Ped2's own height; docs/benchmarks.md)
+    short_side: int = 240
     train_frame_step: int = 2  # every n-th training frame for appearance features
     object_speed: ObjectSpeedConfig = field(default_factory=ObjectSpeedConfig)
     patch: PatchKNNConfig = field(default_factory=PatchKNNConfig)
@@ -277,7 +280,9 @@ class SceneDetector:
 
         share = flow["cells"][..., FLOW_FEATURES.index("moving_share")]
         c = self.config
-        return moving_frame_scores(patches, share, c.appearance_gate, c.appearance_top)
+        return moving_frame_scores(
+            patches, share, c.appearance_gate, c.appearance_top, c.appearance_baseline
+        )
 
     def _synthetic_sets(
         self,
@@ -305,7 +310,7 @@ class SceneDetector:
             "texture": "scene colour statistics", "speed": round(speed, 6), "window": self.window_,
             "min_speed": obj.config.min_speed, "size": c.paste_size,
             "synth": [c.synth_share, c.synth_length], "seed": c.seed,
-            "app": [c.appearance_gate, c.appearance_top, c.short_side],
+            "app": [c.appearance_gate, c.appearance_top, c.short_side, c.appearance_baseline],
             "patch": asdict(c.patch), "backbone": [c.spatial_backbone, c.spatial_stage],
             "fit": [list(self.fit_ids_), c.train_frame_step],
             "flow": [list(c.grid), c.flow_method, c.flow_resize, c.flow_height],

@@ -233,5 +233,7 @@ def pasted_object_scores(
         maps = detector.spatial_encoder()(frames[t] for t in changed)
         patches = detector.patch_knn_.patch_scores(maps)
         share = ff.cells[changed][..., FLOW_FEATURES.index("moving_share")]
-        app[changed] = moving_frame_scores(patches, share, c.appearance_gate, c.appearance_top)
+        app[changed] = moving_frame_scores(
+            patches, share, c.appearance_gate, c.appearance_top, c.appearance_baseline
+        )
     return obj, app
