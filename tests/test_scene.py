@@ -16,7 +16,12 @@ import pytest
 from helpers_ucsd import blob_frames
 
 from vadkit.errors import VadkitError
-from vadkit.methods.oneclass.scene import SceneConfig, SceneDetector, split_training
+from vadkit.methods.oneclass.scene import (
+    SceneConfig,
+    SceneDetector,
+    split_folds,
+    split_training,
+)
 
 GT_04 = (30, 180)  # 0-based [start, end) of the anomaly in Test004 (UCSDped2.m: 31:180)
 
@@ -44,8 +49,10 @@ def test_scene_detects_the_fast_object_and_calibrates_on_held_out_normals(small)
     from sklearn.metrics import roc_auc_score
 
     det = small["det"]
-    assert len(det.heldout_ids_) == 1  # round(0.25 * 4)
-    assert sorted(det.fit_ids_ + det.heldout_ids_) == ["n0", "n1", "n2", "n3"]
+    # 4 videos: 4 folds of 1 (round(0.25 * 4)), each video held out once, final fit on all
+    assert len(det.folds_) == 4 and all(len(h) == 1 for _, h in det.folds_)
+    assert sorted(det.heldout_ids_) == sorted(det.fit_ids_) == ["n0", "n1", "n2", "n3"]
+    assert all(set(f) | set(h) == set(det.fit_ids_) and not set(f) & set(h) for f, h in det.folds_)
     s = det.score(small["test"])
     assert s.shape == (60,)
     assert roc_auc_score(small["labels"], s) > 0.9
@@ -81,6 +88,20 @@ def test_split_training_holds_out_a_quarter():
     fit, held = split_training([f"v{i}" for i in range(16)], 0.25, 0)
     assert len(held) == 4 and len(fit) == 12 and not set(fit) & set(held)
     assert split_training(["a"], 0.25, 0) == (["a"], ["a"])
+
+
+@pytest.mark.parametrize(
+    ("n", "n_folds", "per_fold"), [(16, 1, 4), (8, 2, 2), (3, 3, 1), (2, 2, 1)]
+)
+def test_split_folds_hold_out_each_video_at_most_once(n, n_folds, per_fold):
+    ids = [f"v{i}" for i in range(n)]
+    folds = split_folds(ids, 0.25, 0, min_heldout=4)
+    assert folds[0] == split_training(ids, 0.25, 0)  # the first fold is the one-split rule
+    assert len(folds) == n_folds and all(len(h) == per_fold for _, h in folds)
+    held = [v for _, h in folds for v in h]
+    assert len(held) == len(set(held)) == min(n, 4)
+    for fit, h in folds:
+        assert sorted(fit + h) == sorted(ids)
 
 
 # ---------------------------------------------------------------- real Ped2, reduced
@@ -177,4 +198,4 @@ def test_fit_scene_takes_the_normal_training_rows_of_a_table(tmp_path, capsys):
     assert sorted(cfg["data"]["train"]) == ["n1", "n2", "n3"]
     assert cfg["kind"] == "scene"
     thr = json.loads((tmp_path / "run" / "threshold.json").read_text())
-    assert len(thr["far_scores"]) == 24  # the one held-out video's frames
+    assert len(thr["far_scores"]) == 72  # 3 folds: every video held out once, 24 frames each

@@ -63,9 +63,20 @@ def test_moving_frame_scores_by_hand():
     m = np.array([[[0.5, 0.0], [0.5, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
     # frame 0: patches 1 and 2 move; top 2 of 4 (top_fraction 1/2) = mean(2, 1) = 1.5
     # frame 1: nothing moves: 0
-    got = moving_frame_scores(p, m, gate=0.05, top_fraction=0.5)
+    got = moving_frame_scores(p, m, gate=0.05, top_fraction=0.5, baseline="none")
     assert np.allclose(got, [1.5, 0.0])
-    assert np.allclose(moving_frame_scores(p, m, gate=0.05, top_fraction=0.25), [2.0, 0.0])
+    got = moving_frame_scores(p, m, gate=0.05, top_fraction=0.25, baseline="none")
+    assert np.allclose(got, [2.0, 0.0])
+    # baseline "median": minus the frame's median patch distance, before the gate
+    q = np.array([[[6.0, 1.0], [2.0, 3.0]], [[4.0, 3.0], [8.0, 7.0]]])
+    mq = np.array([[[0.5, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    # frame 0: median 2.5; the moving patch 6 -> 3.5, the rest gated to 0: top 2 -> 1.75
+    assert np.allclose(moving_frame_scores(q, mq, gate=0.05, top_fraction=0.5), [1.75, 0.0])
+    assert np.allclose(moving_frame_scores(q, mq, gate=0.05, top_fraction=0.25), [3.5, 0.0])
+    # a change of every patch (light, exposure) shifts no score
+    assert np.allclose(moving_frame_scores(q + 10, mq, top_fraction=0.25), [3.5, 0.0])
+    with pytest.raises(VadkitError, match="baseline"):
+        moving_frame_scores(q, mq, baseline="mean")
     with pytest.raises(VadkitError, match="same N"):
         moving_frame_scores(p, m[:1])
 

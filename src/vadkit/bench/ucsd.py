@@ -148,15 +148,18 @@ def run_ucsd_benchmark(
     t = time.perf_counter()
     detector = SceneDetector(SceneConfig.of(config)).fit(layout.train, cache=cache, log=log)
     timings["detector_fit"] = time.perf_counter() - t
-    fit_ids, held_ids = detector.fit_ids_, detector.heldout_ids_
+    # the other rows fit and calibrate on the detector's first fold (with one fold, its split)
+    fit_ids, held_ids = detector.folds_[0]
     log(
-        f"{len(layout.train)} training videos ({len(fit_ids)} fit, {len(held_ids)} held out), "
+        f"{len(layout.train)} training videos ({len(detector.fit_ids_)} fit, "
+        f"{len(detector.heldout_ids_)} held out in {len(detector.folds_)} fold(s)), "
         f"{len(layout.test)} test videos; {len(layout.gt_without_frames)} ground-truth entries "
         "without frames"
     )
     rows: list[Row] = []
     t = time.perf_counter()
-    flow = dataset_flow(layout, held_ids, config, cache, log)  # training videos: cached by fit
+    # training videos: cached by the detector's fit (the same held-out videos)
+    flow = dataset_flow(layout, detector.heldout_ids_, config, cache, log)
     rows += motion_rows(layout, fit_ids, held_ids, config, flow, detector)
     timings["motion_rows"] = time.perf_counter() - t
     fusion_sel: dict[str, Any] | None = None
@@ -207,8 +210,9 @@ def run_ucsd_benchmark(
         "dataset": str(layout.root),
         "ground_truth": str(layout.gt_file),
         "n_train": len(layout.train),
-        "fit_videos": fit_ids,
-        "heldout_videos": held_ids,
+        "fit_videos": detector.fit_ids_,
+        "heldout_videos": detector.heldout_ids_,
+        "folds": [{"fit": f, "heldout": h} for f, h in detector.folds_],
         "n_test": len(layout.test),
         "n_test_frames": int(sum(len(v) for v in layout.labels.values())),
         "gt_without_frames": layout.gt_without_frames,

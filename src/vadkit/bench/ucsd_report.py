@@ -30,10 +30,16 @@ def _fmt(x: float | None) -> str:
 def ablation_markdown(doc: Mapping[str, Any]) -> str:
     """The ablation table and run notes of a results dict, as Markdown."""
     name = Path(doc["dataset"]).name
+    n_folds = len(doc.get("folds") or [None])
+    split = (
+        f"{len(doc['fit_videos'])} fit, {len(doc['heldout_videos'])} held out for calibration"
+        if n_folds == 1
+        else f"cross-fitted in {n_folds} folds: each held out once for the choices and the "
+        f"threshold, the final detector fitted on all {len(doc['fit_videos'])}"
+    )
     lines = [
         f"Dataset `{name}`: {doc['n_test']} test videos ({doc['n_test_frames']} frames), "
-        f"{doc['n_train']} normal training videos ({len(doc['fit_videos'])} fit, "
-        f"{len(doc['heldout_videos'])} held out for calibration); "
+        f"{doc['n_train']} normal training videos ({split}); "
         f"{len(doc['gt_without_frames'])} ground-truth entries had no frames. "
         f"Headline: **{doc['headline']}**.",
         "",

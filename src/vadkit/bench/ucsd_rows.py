@@ -139,7 +139,7 @@ def motion_rows(
     # the test AUC of every candidate, computed only now that the choice is made (reported,
     # labelled as such; never fed back)
     report_test_aucs(
-        [flow[f"train/{v}"]["peaks"] for v in fit_ids],
+        [flow[f"train/{v}"]["peaks"] for v in detector.fit_ids_],  # the final fit's videos
         {v: flow[f"test/{v}"]["peaks"] for v in layout.test},
         layout.labels,
         detector.selection_,

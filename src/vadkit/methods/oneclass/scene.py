@@ -57,7 +57,7 @@ from vadkit.methods.oneclass.scene_select import (
     synthetic_schedule,
 )
 
-__all__ = ["SceneConfig", "SceneDetector", "split_training"]
+__all__ = ["SceneConfig", "SceneDetector", "split_folds", "split_training"]
 
 Log = Callable[[str], None]
 
@@ -73,7 +73,10 @@ class SceneConfig:
     # threshold is then a fraction of the frame height (240: UCSD Ped2's own height)
     flow_height: int | None = 240
     workers: int = 2  # threads computing the flow of different videos
-    heldout_fraction: float = 0.25  # training videos held out for calibration (>= 1 video)
+    heldout_fraction: float = 0.25  # training videos held out per fold (>= 1 video)
+    # cross-fitting: folds until this many videos have been held out (each at most once);
+    # with more than one fold the final parts are fitted on every video (split_folds)
+    min_heldout_videos: int = 4
     seed: int = 0
     false_alarm_rate: float = 0.05  # threshold target on held-out normal frames
     # object_speed, selected on held-out videos with synthetic anomalies (scene_select):
@@ -114,6 +117,30 @@ def split_training(ids: Sequence[str], fraction: float, seed: int) -> tuple[list
     return [v for i, v in enumerate(ids) if i not in out], [
         v for i, v in enumerate(ids) if i in out
     ]
+
+
+def split_folds(
+    ids: Sequence[str], fraction: float, seed: int, min_heldout: int = 4
+) -> list[tuple[list[str], list[str]]]:
+    """Cross-fitting folds ``[(fit, held-out), ...]`` of training video ids.
+
+    The first fold is :func:`split_training`'s split. While fewer than ``min_heldout``
+    videos have been held out and some never were, another fold holds out the next
+    ``round(fraction * n)`` (>= 1) of them, in a seeded order, and fits on all the others.
+    Each video is held out at most once. 16 videos: one fold of 4; 3 videos: 3 folds of 1
+    (every video held out once, every fold fitted on the other 2).
+    """
+    fit, held = split_training(ids, fraction, seed)
+    folds = [(fit, held)]
+    if len(ids) < 2:
+        return folds
+    size = len(held)
+    rest = [ids[i] for i in np.random.default_rng(seed + 1).permutation(len(ids))]
+    rest = [v for v in rest if v not in held]
+    while rest and sum(len(h) for _, h in folds) < min_heldout:
+        out, rest = sorted(rest[:size], key=list(ids).index), rest[size:]
+        folds.append(([v for v in ids if v not in out], out))
+    return folds
 
 
 def _mean_std(x: Mapping[str, np.ndarray]) -> tuple[float, float]:
@@ -163,11 +190,15 @@ class SceneDetector:
             )
         cache = Path(cache) if cache is not None else None
         say = log or (lambda _: None)
-        fit_ids, held_ids = split_training(list(videos), c.heldout_fraction, c.seed)
-        self.fit_ids_, self.heldout_ids_ = fit_ids, held_ids
+        folds = split_folds(list(videos), c.heldout_fraction, c.seed, c.min_heldout_videos)
+        held_ids = [v for _, h in folds for v in h]
+        # one fold: the final parts are the fold's (its held-out videos calibrate them exactly);
+        # several: the final parts are fitted on every video, calibrated out of fold
+        fit_ids = folds[0][0] if len(folds) == 1 else list(videos)
+        self.folds_, self.fit_ids_, self.heldout_ids_ = folds, fit_ids, held_ids
         flow = self._training_flow(videos, held_ids, cache, say)
-        self._fit_object_speed(flow, fit_ids, held_ids)
-        obj_held = {v: self.object_speed_.score(self._peaks(flow[f"train/{v}"])) for v in held_ids}
+        self._fit_object_speed(flow, folds, fit_ids)
+        obj_held = {v: self._fold_obj[v].score(self._peaks(flow[f"train/{v}"])) for v in held_ids}
         self.heldout_: dict[str, dict[str, np.ndarray]] = {"object_speed": obj_held}
         if not c.appearance:
             self.patch_knn_ = None
@@ -175,7 +206,7 @@ class SceneDetector:
                             "stats": {"object_speed": _mean_std(obj_held)}}  # fmt: skip
             self.fusion_table_ = []
         else:
-            app_held = self._fit_appearance(videos, flow, fit_ids, held_ids, cache, say)
+            app_held = self._fit_appearance(videos, flow, folds, fit_ids, cache, say)
             sets = self._synthetic_sets(videos, flow, held_ids, cache, say)
             chosen, table = select_fusion(
                 sets, obj_held, app_held, c.fusion_weights, c.select_sigmas
@@ -186,6 +217,8 @@ class SceneDetector:
         self.threshold_ = threshold_at_far(held_scores, c.false_alarm_rate)
         self.heldout_far_ = float(np.mean(held_scores > self.threshold_))
         self.far_scores_ = held_scores.astype(np.float32)
+        for name in ("_fold_obj", "_fold_patch"):  # the folds' parts are not the model
+            self.__dict__.pop(name, None)
         return self
 
     def _training_flow(
@@ -208,26 +241,40 @@ class SceneDetector:
         return flow[key][..., self.selected_.window]
 
     def _fit_object_speed(
-        self, flow: dict[str, VideoFlow], fit_ids: list[str], held_ids: list[str]
-    ) -> None:
+        self, flow: dict[str, VideoFlow], folds: list[tuple[list[str], list[str]]],
+        fit_ids: list[str],
+    ) -> None:  # fmt: skip
         from dataclasses import replace
 
         c = self.config
-        synth = {v: (flow[f"train/{v}"]["synth_peaks"], flow[f"train/{v}"]["synth_labels"])
-                 for v in held_ids}  # fmt: skip
+
+        def train(v: str, key: str = "peaks") -> np.ndarray:
+            return flow[f"train/{v}"][key]
+
+        sel_folds = [([train(v) for v in f], {v: (train(v, "synth_peaks"), train(v, "synth_labels"))
+                      for v in h}) for f, h in folds]  # fmt: skip
         best, table = select_object_speed(
-            [flow[f"train/{v}"]["peaks"] for v in fit_ids], synth, c.windows,
-            c.select_min_speeds, c.select_sigmas, c.object_speed, c.selection_rule,
+            None, None, c.windows, c.select_min_speeds, c.select_sigmas, c.object_speed,
+            c.selection_rule, folds=sel_folds,
         )  # fmt: skip
         self.selected_: Candidate = best
         self.selection_ = table
         self.window_ = float(c.windows[best.window])
-        obj = ObjectSpeedScorer(replace(c.object_speed, min_speed=best.min_speed))
-        self.object_speed_ = obj.fit(
-            np.concatenate([self._peaks(flow[f"train/{v}"]) for v in fit_ids])
+        cfg = replace(c.object_speed, min_speed=best.min_speed)
+
+        def fitted(ids: list[str]) -> ObjectSpeedScorer:
+            return ObjectSpeedScorer(cfg).fit(np.concatenate([self._peaks(flow[f"train/{v}"])
+                                                              for v in ids]))  # fmt: skip
+
+        self.object_speed_ = fitted(fit_ids)
+        self._fold_obj: dict[str, ObjectSpeedScorer] = {}
+        for f, h in folds:
+            part = self.object_speed_ if f == fit_ids else fitted(f)
+            self._fold_obj.update({v: part for v in h})
+        held = np.concatenate(
+            [self._fold_obj[v].score(self._peaks(flow[f"train/{v}"])) for v in self._fold_obj]
         )
-        held = np.concatenate([obj.score(self._peaks(flow[f"train/{v}"])) for v in held_ids])
-        obj.calibrate_scores(held, c.false_alarm_rate)
+        self.object_speed_.calibrate_scores(held, c.false_alarm_rate)
 
     def spatial_encoder(self) -> Any:
         """The backbone of the appearance maps, built on first use."""
@@ -252,26 +299,36 @@ class SceneDetector:
         self,
         videos: Mapping[str, Any],
         flow: dict[str, VideoFlow],
+        folds: list[tuple[list[str], list[str]]],
         fit_ids: list[str],
-        held_ids: list[str],
         cache: Path | None,
         say: Log,
     ) -> dict[str, np.ndarray]:
         c = self.config
         step = c.train_frame_step
-        train = [self._maps(f"train/{v}", videos[v], step, len(flow[f"train/{v}"]["cells"]), cache)
-                 for v in fit_ids]  # fmt: skip
-        self.patch_knn_ = PatchKNNScorer(c.patch).fit(np.concatenate(train))
-        del train
+
+        def fitted(ids: list[str]) -> PatchKNNScorer:
+            maps = [self._maps(f"train/{v}", videos[v], step, len(flow[f"train/{v}"]["cells"]),
+                               cache) for v in ids]  # fmt: skip
+            return PatchKNNScorer(c.patch).fit(np.concatenate(maps))
+
+        self.patch_knn_ = fitted(fit_ids)
+        self._fold_patch: dict[str, PatchKNNScorer] = {}
+        for f, h in folds:
+            part = self.patch_knn_ if f == fit_ids else fitted(f)
+            self._fold_patch.update({v: part for v in h})
         patches = {
-            v: self.patch_knn_.patch_scores(
+            v: part.patch_scores(
                 self._maps(f"train/{v}", videos[v], 1, len(flow[f"train/{v}"]["cells"]), cache)
             )
-            for v in held_ids
+            for v, part in self._fold_patch.items()
         }
         app = {v: self._gated(p, flow[f"train/{v}"]) for v, p in patches.items()}
         self.heldout_.update(appearance=app, patches=patches)
-        say(f"appearance maps: {len(fit_ids)} fit + {len(held_ids)} held-out videos")
+        say(
+            f"appearance maps: {len(fit_ids)} fit + {len(patches)} held-out videos "
+            f"({len(folds)} fold{'s' if len(folds) > 1 else ''})"
+        )
         return app
 
     def _gated(self, patches: np.ndarray, flow: VideoFlow) -> np.ndarray:
@@ -298,21 +355,22 @@ class SceneDetector:
         from vadkit.methods.oneclass.scene_features import save_npz
         from vadkit.methods.oneclass.synthetic import paste_moving_objects, segments_of
 
-        c, obj = self.config, self.object_speed_
+        c = self.config
         out: SyntheticSets = {k: {} for k in KINDS}
         app_held = self.heldout_["appearance"]
         for v in held_ids:
             f = flow[f"train/{v}"]
-            out["fast"][v] = (obj.score(self._peaks(f, "synth_peaks")), app_held[v],
-                              f["synth_labels"])  # fmt: skip
-        speed = float(np.median(obj.ref_speed_))  # the scene's normal object speed, px/frame
+            out["fast"][v] = (self._fold_obj[v].score(self._peaks(f, "synth_peaks")),
+                              app_held[v], f["synth_labels"])  # fmt: skip
+        # the scene's normal object speed (px/frame of the flow's frame), from every video
+        speed = float(np.median(self.object_speed_.ref_speed_))
         rec = {
             "texture": "scene colour statistics", "speed": round(speed, 6), "window": self.window_,
-            "min_speed": obj.config.min_speed, "size": c.paste_size,
+            "min_speed": self.object_speed_.config.min_speed, "size": c.paste_size,
             "synth": [c.synth_share, c.synth_length], "seed": c.seed,
             "app": [c.appearance_gate, c.appearance_top, c.short_side, c.appearance_baseline],
             "patch": asdict(c.patch), "backbone": [c.spatial_backbone, c.spatial_stage],
-            "fit": [list(self.fit_ids_), c.train_frame_step],
+            "fit": [list(self.fit_ids_), c.train_frame_step, [f for f, _ in self.folds_]],
             "flow": [list(c.grid), c.flow_method, c.flow_resize, c.flow_height],
         }  # fmt: skip
         key = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:10]
@@ -332,7 +390,9 @@ class SceneDetector:
             # the normal speed is in pixels of the flow's frame; the object moves in the video's
             px = speed * frames[0].shape[0] / c.flow_height if c.flow_height else speed
             pasted, y = paste_moving_objects(frames, segments_of(sched), size, px, vid_rng)
-            o, a = pasted_object_scores(pasted, y, app_held[v], self)
+            o, a = pasted_object_scores(
+                pasted, y, app_held[v], self, self._fold_obj[v], self._fold_patch[v]
+            )
             if path is not None:
                 save_npz(path, {"obj": o, "app": a, "labels": y})
             out["foreign object"][v] = (o, a, y)

@@ -212,11 +212,15 @@ def pasted_object_scores(
     labels: np.ndarray,
     clean_appearance: np.ndarray,
     detector: Any,
+    object_speed: Any = None,
+    patch_knn: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(object_speed, appearance)`` raw frame scores of a video with pasted objects.
 
     Appearance is recomputed only on the changed frames (``labels`` 1); elsewhere the frames
-    equal the clean video's, so its scores ``clean_appearance`` stand.
+    equal the clean video's, so its scores ``clean_appearance`` stand. ``object_speed`` and
+    ``patch_knn``: the fitted parts to score with (default: the detector's own; a fold's
+    parts when the video is held out of that fold).
     """
     from vadkit.methods.oneclass.flow import FLOW_FEATURES, flow_features
     from vadkit.methods.oneclass.patch_knn import moving_frame_scores
@@ -226,12 +230,12 @@ def pasted_object_scores(
         frames, tuple(c.grid), c.flow_method, c.flow_resize, (detector.window_,),
         height=c.flow_height,
     )  # fmt: skip
-    obj = detector.object_speed_.score(ff.peaks[..., 0])
+    obj = (object_speed or detector.object_speed_).score(ff.peaks[..., 0])
     app = np.asarray(clean_appearance, np.float64).copy()
     changed = np.flatnonzero(labels)
     if len(changed):
         maps = detector.spatial_encoder()(frames[t] for t in changed)
-        patches = detector.patch_knn_.patch_scores(maps)
+        patches = (patch_knn or detector.patch_knn_).patch_scores(maps)
         share = ff.cells[changed][..., FLOW_FEATURES.index("moving_share")]
         app[changed] = moving_frame_scores(
             patches, share, c.appearance_gate, c.appearance_top, c.appearance_baseline

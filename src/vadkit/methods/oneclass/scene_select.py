@@ -38,6 +38,7 @@ from vadkit.methods.oneclass.object_speed import ObjectSpeedConfig, ObjectSpeedS
 __all__ = [
     "KINDS",
     "Candidate",
+    "Fold",
     "auc_standard_error",
     "select_fusion",
     "select_object_speed",
@@ -93,14 +94,19 @@ def auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
     return float(np.sqrt(max(var, 0.0) / max(n_pos * n_neg, 1)))
 
 
+#: one fold of the selection: (window peaks of its fit videos, its held-out synthetic videos)
+Fold = tuple[Sequence[np.ndarray], Mapping[str, tuple[np.ndarray, np.ndarray]]]
+
+
 def select_object_speed(
-    peaks_fit: Sequence[np.ndarray],
-    synth: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    peaks_fit: Sequence[np.ndarray] | None,
+    synth: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
     windows: Sequence[float],
     min_speeds: Sequence[float],
     sigmas: Sequence[float],
     base: ObjectSpeedConfig | None = None,
     rule: str = "one_se",
+    folds: Sequence[Fold] | None = None,
 ) -> tuple[Candidate, list[dict[str, Any]]]:
     """Pick the ``object_speed`` setting with the best AUC on synthetic held-out anomalies.
 
@@ -113,6 +119,10 @@ def select_object_speed(
     min_speeds, sigmas : the other axes of the grid.
     base : the other ``object_speed`` settings (default: the config defaults).
     rule : ``"one_se"`` or ``"max"`` (module docstring).
+    folds : instead of ``peaks_fit`` and ``synth`` (both ``None`` then): several
+        ``(peaks_fit, synth)`` folds (cross-fitting); each candidate is fitted on every fold's
+        fit videos and scores that fold's held-out videos, and one AUC is taken over all of
+        them.
 
     Returns
     -------
@@ -121,24 +131,27 @@ def select_object_speed(
     """
     from vadkit.errors import VadkitError
 
-    labels = {v: y for v, (_, y) in synth.items()}
+    if folds is None:
+        folds = [(peaks_fit or [], synth or {})]
+    labels = {v: y for _, sy in folds for v, (_, y) in sy.items()}
     ys = np.concatenate(list(labels.values()))
     if not ys.any() or ys.all():
         raise VadkitError(
             "model selection: the held-out training videos gave no synthetic anomaly (nothing "
             "moves in them) or no normal frame; use more training videos or a longer one"
         )
-    fit = np.concatenate(list(peaks_fit))
+    fits = [np.concatenate(list(pf)) for pf, _ in folds]
     if rule not in ("one_se", "max"):
         raise VadkitError(f"model selection rule {rule!r}: choose 'one_se' or 'max'")
     table: list[dict[str, Any]] = []
     cands: list[Candidate] = []
     for w in range(len(windows)):
         for m in min_speeds:
-            sc = ObjectSpeedScorer(replace(base or ObjectSpeedConfig(), min_speed=m)).fit(
-                fit[..., w]
-            )
-            raw = {v: sc.score(p[..., w]) for v, (p, _) in synth.items()}
+            raw = {}
+            for fit, (_, sy) in zip(fits, folds, strict=True):
+                sc = ObjectSpeedScorer(replace(base or ObjectSpeedConfig(), min_speed=m))
+                sc.fit(fit[..., w])
+                raw.update({v: sc.score(p[..., w]) for v, (p, _) in sy.items()})
             for s in sigmas:
                 auc = frame_auc_micro(labels, {v: smooth(x, s) for v, x in raw.items()})
                 cands.append(Candidate(w, float(m), float(s)))
