@@ -27,6 +27,7 @@ def test_the_five_weak_methods_are_registered_in_order():
         "motion",
         "object_speed",
         "autoencoder",
+        "scene",
     ]
     assert list_methods("full") == ["aed_t"]
     assert method_entry("rtfm").module == "vadkit.methods.rtfm"
@@ -76,3 +77,18 @@ def test_register_by_module_path_imports_lazily_and_checks_names():
         unregister_method("dc")
         unregister_method("dc_bad")
     assert "dc" not in list_methods()
+
+
+def test_the_scene_detector_is_the_registered_one_class_default():
+    from vadkit.methods.oneclass import ONECLASS_SCORERS
+    from vadkit.methods.oneclass.scene import SceneConfig, SceneDetector
+
+    m = get_method("scene")
+    assert m.model_cls is SceneDetector and m.kind == "one-class"
+    assert method_entry("scene").input == "videos"
+    assert m.build_config({}) == SceneConfig()  # the benchmark's default, unchanged
+    cfg = m.build_config({"seed": 3, "object_speed": {"prior": 50.0}})
+    assert cfg.seed == 3 and cfg.object_speed.prior == 50.0 and cfg.object_speed.min_speed == 0.5
+    with pytest.raises(VadkitError, match="unknown keys"):
+        m.build_config({"bogus": 1})
+    assert "scene" not in ONECLASS_SCORERS  # fitted on videos, not on feature arrays

@@ -48,6 +48,9 @@ class MethodEntry:
     model_class: str | type
     kind: str = "weak"
     summary: str = ""
+    #: what ``fit`` takes: ``"features"`` (arrays: store snippets, flow cells, maps) or
+    #: ``"videos"`` (frame folders, files or arrays of whole videos: the ``scene`` detector)
+    input: str = "features"
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,14 @@ def register_method(
     kind: str = "weak",
     summary: str = "",
     replace: bool = False,
+    input: str = "features",
 ) -> MethodEntry:
     """Register ``name``; ``replace=True`` to swap an existing entry (tests, plug-ins)."""
     if kind not in KINDS:
         raise VadkitError(f"method {name!r}: kind {kind!r} is not one of {', '.join(KINDS)}")
     if name in _REGISTRY and not replace:
         raise VadkitError(f"method {name!r} is already registered ({_REGISTRY[name].module})")
-    entry = MethodEntry(name, module, config_class, model_class, kind, summary)
+    entry = MethodEntry(name, module, config_class, model_class, kind, summary, input)
     _REGISTRY[name] = entry
     return entry
 
@@ -256,3 +260,13 @@ for _name, _module, _config, _scorer, _summary in (
     ),
 ):
     register_method(_name, _module, _config, _scorer, kind="one-class", summary=_summary)
+register_method(
+    "scene",
+    "vadkit.methods.oneclass.scene",
+    "SceneConfig",
+    "SceneDetector",
+    kind="one-class",
+    summary="the one-class default of a fixed camera: object speed + motion-gated patch kNN, "
+    "fused and chosen on synthetic anomalies of held-out normal videos",
+    input="videos",
+)

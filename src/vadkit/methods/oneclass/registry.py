@@ -9,11 +9,13 @@ from vadkit.methods.registry import list_methods, method_entry
 
 __all__ = ["ONECLASS_SCORERS", "get_scorer_class", "build_scorer"]
 
-#: name -> "module:class", from the one methods registry (kind "one-class", this package)
+#: name -> "module:class", from the one methods registry (kind "one-class", this package,
+#: fitted on feature arrays; the ``scene`` detector takes whole videos and is not listed)
 ONECLASS_SCORERS: dict[str, str] = {
     name: f"{e.module}:{e.model_class}"
     for name in list_methods("one-class")
     if (e := method_entry(name)).module.startswith("vadkit.methods.oneclass.")
+    and e.input == "features"
 }
 
 

@@ -103,6 +103,18 @@ class SceneConfig:
     patch: PatchKNNConfig = field(default_factory=PatchKNNConfig)
 
     @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SceneConfig:
+        """A config from plain values (YAML, ``asdict``); unknown keys are an error."""
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise VadkitError(f"scene config: unknown keys {unknown}")
+        base = asdict(cls())
+        for k in ("object_speed", "patch"):
+            base[k] = {**base[k], **dict(d.get(k) or {})}
+        top = {k: v for k, v in d.items() if k not in ("object_speed", "patch")}
+        return _config_from_dict({**base, **top})
+
+    @classmethod
     def of(cls, config: Any) -> SceneConfig:
         """The scene settings of a larger config that has these fields (the benchmark's)."""
         return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
@@ -161,6 +173,7 @@ class SceneDetector:
     """
 
     name = "scene"
+    config_class = SceneConfig
 
     def __init__(self, config: SceneConfig | None = None) -> None:
         self.config = config or SceneConfig()
