@@ -30,6 +30,7 @@ import numpy as np
 from vadkit.bench.ucsd_flow import dataset_flow
 from vadkit.bench.ucsd_layout import UCSDLayout, find_ucsd_layout
 from vadkit.bench.ucsd_rows import Row, appearance_row, motion_rows, store_knn_row
+from vadkit.errors import VadkitError
 from vadkit.evaluate.metrics import frame_auc_macro, frame_auc_micro, per_video_auc
 from vadkit.methods.oneclass.fusion import fuse, smooth, threshold_at_far
 from vadkit.methods.oneclass.knn import KNNConfig
@@ -49,6 +50,7 @@ class UCSDBenchConfig(SceneConfig):
     store_backbones: tuple[str, ...] = ()  # knn rows on FeatureStores (slow; --full)
     pixel_downsample: int = 4  # pixel AUC on masks and maps subsampled by this
     headline: str = "fusion"  # the row reported as the result (object_speed without appearance)
+    train_videos: int | None = None  # only the first N training videos (by name): a small scene
     motion: MotionConfig = field(default_factory=MotionConfig)
     knn: KNNConfig = field(default_factory=KNNConfig)
 
@@ -144,6 +146,14 @@ def run_ucsd_benchmark(
     cache = out / "cache"
     t0 = time.perf_counter()
     layout = find_ucsd_layout(data)
+    if config.train_videos is not None:
+        n = config.train_videos
+        if not 2 <= n <= len(layout.train):
+            raise VadkitError(
+                f"train_videos {n}: need 2..{len(layout.train)} (the training videos of "
+                f"{layout.root})"
+            )
+        layout.train = {v: layout.train[v] for v in sorted(layout.train)[:n]}
     timings: dict[str, float] = {}
     t = time.perf_counter()
     detector = SceneDetector(SceneConfig.of(config)).fit(layout.train, cache=cache, log=log)

@@ -66,6 +66,13 @@ Example:
     default=None,
     help="knn rows on FeatureStores (efficientnet_lite0, i3d_kinetics400; default: --full).",
 )
+@click.option(
+    "--train-videos",
+    type=int,
+    default=None,
+    help="Use only the first N normal training videos (by name): how the default does from "
+    "a few minutes of normal video (docs block key gets ':trainN').",
+)
 def ucsd(
     data: Path,
     out: Path | None,
@@ -78,6 +85,7 @@ def ucsd(
     full: bool,
     appearance: bool | None,
     store_rows: bool | None,
+    train_videos: int | None,
 ) -> None:
     """Fit on the normal training videos, score the test videos, write AUCs and figures."""
     from vadkit.bench.ucsd import UCSDBenchConfig, run_ucsd_benchmark
@@ -103,6 +111,7 @@ def ucsd(
         store_backbones=("efficientnet_lite0", "i3d_kinetics400")
         if (full if store_rows is None else store_rows)
         else (),
+        train_videos=train_videos,
     )
     out = out or Path("runs") / f"benchmark-ucsd-{Path(data).resolve().name}"
     doc = run_ucsd_benchmark(data, out, config, log=lambda m: click.echo(m, err=True))
@@ -112,6 +121,7 @@ def ucsd(
     _write_report(out)
     if docs is not None:
         key = f"ucsd:{Path(data).resolve().name}" + (":full" if full else "")
+        key += f":train{train_videos}" if train_videos is not None else ""
         update_docs_block(docs, key, table)
         click.echo(f"updated the benchmark block in {docs}")
 
