@@ -154,3 +154,17 @@ def test_ped2_object_speed_reaches_the_target(shared_data, tmp_path):
     assert doc["n_test"] == 12 and doc["gt_without_frames"] == []
     assert rows["object_speed"]["micro_auc"] >= 0.97  # docs/benchmarks.md: 0.977
     assert rows["object_speed"]["micro_auc"] > rows["fastest-cell speed"]["micro_auc"]
+
+
+def test_train_videos_out_of_range_is_one_line_before_any_work(mini, tmp_path, capsys):
+    n_train = len(find_ucsd_layout(mini).train)
+    for n in (1, n_train + 1):
+        out = tmp_path / f"run{n}"
+        rc = main(["benchmark", "ucsd", "--data", str(mini), "--out", str(out),
+                   "--train-videos", str(n)])  # fmt: skip
+        assert rc == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1] == (
+            f"vadkit: error: train_videos {n}: need 2..{n_train} (the training videos of {mini})"
+        )
+        assert not out.exists()
