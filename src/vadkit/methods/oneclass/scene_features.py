@@ -230,12 +230,14 @@ def pasted_object_scores(
         frames, tuple(c.grid), c.flow_method, c.flow_resize, (detector.window_,),
         height=c.flow_height,
     )  # fmt: skip
-    obj = (object_speed or detector.object_speed_).score(ff.peaks[..., 0])
+    object_speed = detector.object_speed_ if object_speed is None else object_speed
+    patch_knn = detector.patch_knn_ if patch_knn is None else patch_knn
+    obj = object_speed.score(ff.peaks[..., 0])
     app = np.asarray(clean_appearance, np.float64).copy()
     changed = np.flatnonzero(labels)
     if len(changed):
         maps = detector.spatial_encoder()(frames[t] for t in changed)
-        patches = (patch_knn or detector.patch_knn_).patch_scores(maps)
+        patches = patch_knn.patch_scores(maps)
         share = ff.cells[changed][..., FLOW_FEATURES.index("moving_share")]
         app[changed] = moving_frame_scores(
             patches, share, c.appearance_gate, c.appearance_top, c.appearance_baseline
