@@ -1,7 +1,7 @@
 """The scene detector: the benchmark's default, fitted by a user, used by ``vadkit predict``.
 
-On a reduced real Ped2 (4 training videos, test video 04 whose anomaly is frames 31-180 in
-UCSDped2.m): ``vadkit benchmark ucsd``'s headline scores equal what ``vadkit fit-scene`` +
+On a reduced real Ped2 (the first 90 frames of 4 training videos and of test video 04, whose
+anomaly is frames 31-180 in UCSDped2.m): ``vadkit benchmark ucsd``'s headline scores equal what ``vadkit fit-scene`` +
 ``vadkit predict`` give on the same videos (one detector, one selection), the event found
 overlaps the published interval, for the frame folder and for an mp4 of it.
 """
@@ -24,6 +24,7 @@ from vadkit.methods.oneclass.scene import (
 )
 
 GT_04 = (30, 180)  # 0-based [start, end) of the anomaly in Test004 (UCSDped2.m: 31:180)
+MAX_FRAMES = 90  # the copy keeps this many frames of each video (cuts the fixture 81 s -> 29 s)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -107,14 +108,16 @@ def test_split_folds_hold_out_each_video_at_most_once(n, n_folds, per_fold):
 # ---------------------------------------------------------------- real Ped2, reduced
 @pytest.fixture(scope="module")
 def ped2_small(shared_data, tmp_path_factory) -> dict:
-    """A 4-training, 1-test copy of Ped2 (JPEG frames), benchmarked once."""
+    """A 4-training, 1-test copy of Ped2 (JPEG frames, the first MAX_FRAMES of each), benchmarked
+    once."""
     from vadkit.bench.ucsd import UCSDBenchConfig, run_ucsd_benchmark
     from vadkit.bench.ucsd_layout import find_ucsd_layout
     from vadkit.bench.ucsd_robustness import make_transformed
 
     root = tmp_path_factory.mktemp("scene-ped2")
     layout = find_ucsd_layout(shared_data / "ped2")
-    data = make_transformed(layout, "original", root / "data", list(layout.train)[:4], ["04"])
+    data = make_transformed(layout, "original", root / "data", list(layout.train)[:4], ["04"],
+                            max_frames=MAX_FRAMES)  # fmt: skip
     bench = root / "bench"
     doc = run_ucsd_benchmark(data, bench, UCSDBenchConfig(), log=lambda _: None)
     return {"data": data, "bench": bench, "doc": doc, "root": root}
@@ -175,7 +178,7 @@ def test_predict_with_a_scene_run_finds_the_ped2_anomaly(kind, ped2_small, ped2_
     a, b = GT_04
     assert any(e["start_frame"] < b and e["end_frame"] >= a for e in events), events
     frames = json.loads((tmp_path / f"{vid}.frames.json").read_text())
-    assert len(frames["frame_scores"]) == 180
+    assert len(frames["frame_scores"]) == MAX_FRAMES
 
 
 def test_fit_scene_takes_the_normal_training_rows_of_a_table(tmp_path, capsys):

@@ -319,23 +319,32 @@ class SceneDetector:
     ) -> dict[str, np.ndarray]:
         c = self.config
         step = c.train_frame_step
+        # every map is computed (or read) once per fit: the held-out videos' maps of every frame
+        # first, then each fold's fit maps, sliced from those when the video has them (several
+        # folds fit on overlapping videos; float16 as stored)
+        memo: dict[tuple[str, int], np.ndarray] = {}
+
+        def maps(v: str, k: int) -> np.ndarray:
+            if (v, k) not in memo:
+                if (v, 1) in memo:
+                    memo[v, k] = memo[v, 1][::k]
+                else:
+                    n = len(flow[f"train/{v}"]["cells"])
+                    memo[v, k] = self._maps(f"train/{v}", videos[v], k, n, cache).astype(np.float16)
+            return memo[v, k].astype(np.float32)
+
+        held = [v for _, h in folds for v in h]
+        whole = {v: maps(v, 1) for v in held}
 
         def fitted(ids: list[str]) -> PatchKNNScorer:
-            maps = [self._maps(f"train/{v}", videos[v], step, len(flow[f"train/{v}"]["cells"]),
-                               cache) for v in ids]  # fmt: skip
-            return PatchKNNScorer(c.patch).fit(np.concatenate(maps))
+            return PatchKNNScorer(c.patch).fit(np.concatenate([maps(v, step) for v in ids]))
 
         self.patch_knn_ = fitted(fit_ids)
         self._fold_patch: dict[str, PatchKNNScorer] = {}
         for f, h in folds:
             part = self.patch_knn_ if f == fit_ids else fitted(f)
             self._fold_patch.update({v: part for v in h})
-        patches = {
-            v: part.patch_scores(
-                self._maps(f"train/{v}", videos[v], 1, len(flow[f"train/{v}"]["cells"]), cache)
-            )
-            for v, part in self._fold_patch.items()
-        }
+        patches = {v: part.patch_scores(whole[v]) for v, part in self._fold_patch.items()}
         app = {v: self._gated(p, flow[f"train/{v}"]) for v, p in patches.items()}
         self.heldout_.update(appearance=app, patches=patches)
         say(
