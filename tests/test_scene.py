@@ -43,7 +43,7 @@ def small() -> dict:
                       select_sigmas=(0.0, 2.0), fusion_weights=(0.0, 0.5, 1.0),
                       synth_length=12, windows=(1 / 8, 1 / 4))  # fmt: skip
     det = SceneDetector(cfg).fit(train)
-    return {"det": det, "test": np.repeat(test[..., None], 3, -1), "labels": labels}
+    return {"det": det, "test": np.repeat(test[..., None], 3, -1), "labels": labels, "train": train}
 
 
 def test_scene_detects_the_fast_object_and_calibrates_on_held_out_normals(small):
@@ -61,6 +61,18 @@ def test_scene_detects_the_fast_object_and_calibrates_on_held_out_normals(small)
     assert det.heldout_far_ <= det.config.false_alarm_rate + 1e-9
     flags = det.predict(small["test"])
     assert flags[20:40].mean() > 0.5 and flags[:15].mean() < 0.2
+
+
+def test_scene_chooses_on_the_off_path_walker_when_asked(small):
+    from dataclasses import replace
+
+    cfg = replace(small["det"].config, synth_kinds=("fast", "foreign object", "off the paths"))
+    det = SceneDetector(cfg).fit({k: small["train"][k] for k in ("n0", "n1")})
+    assert all(set(r["kind_auc"]) == set(cfg.synth_kinds) for r in det.fusion_table_)
+    chosen = next(r for r in det.fusion_table_ if r["selected"])
+    assert chosen["val_auc"] == max(r["val_auc"] for r in det.fusion_table_)
+    with pytest.raises(VadkitError, match="synth_kinds must include 'fast'"):
+        SceneDetector(replace(cfg, synth_kinds=("foreign object",))).fit(small["train"])
 
 
 def test_scene_save_load_round_trip(small, tmp_path):

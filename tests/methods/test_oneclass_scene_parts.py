@@ -6,7 +6,12 @@ import pytest
 from vadkit.errors import VadkitError
 from vadkit.methods.oneclass.patch_knn import moving_frame_scores
 from vadkit.methods.oneclass.scene_select import select_fusion
-from vadkit.methods.oneclass.synthetic import paste_moving_objects, segments_of
+from vadkit.methods.oneclass.synthetic import (
+    off_path_starts,
+    paste_moving_objects,
+    segments_of,
+    walker_textures,
+)
 
 
 def test_segments_of_runs():
@@ -57,6 +62,34 @@ def test_pasted_object_rejects_bad_sizes():
         )
 
 
+def test_walker_is_cut_where_the_frame_moves_and_pasted_where_normal_video_does_not():
+    # 60x80 frames, a 3x4 grid of 20x20 cells; a bright 10x10 "walker" in cell (1, 2)
+    frames = [np.full((60, 80), 50, np.uint8) for _ in range(8)]
+    for f in frames:
+        f[25:35, 45:55] = 200
+    share = np.zeros((8, 3, 4))
+    share[:, 1, 2] = 0.6  # the walker's cell moves
+    share[5, :, :] = 0.0  # nothing moves at frame 5
+    (tex, alpha), none = walker_textures(frames, [(0, 4), (5, 8)], share, size=10)
+    assert none is None  # no walker to cut: the segment is skipped
+    # the disc is centred on cell (1, 2)'s centre (30, 50): the walker's pixels exactly
+    assert tex.shape == (10, 10, 3) and (tex == 200).all() and alpha[5, 5] == 1.0
+    # normal video moves everywhere but row 2: the start cells are in row 2
+    occ = np.full((3, 4), 0.5)
+    occ[2] = 0.0
+    starts = off_path_starts(occ, 20, 10, (60, 80), np.random.default_rng(0), quantile=0.25)
+    assert all(y == 45.0 for y, _ in starts)  # cell row 2 centre 50 - size/2
+    assert {x for _, x in starts} <= {5.0, 25.0, 45.0, 65.0}
+    out, labels = paste_moving_objects(
+        frames, [(0, 4), (5, 8)], 10, 1.0, np.random.default_rng(1),
+        textures=[(tex, alpha), None], starts=[starts[0], (0.0, 0.0)],
+    )  # fmt: skip
+    assert labels.tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
+    y0, x0 = int(starts[0][0]), int(starts[0][1])
+    assert out[0][y0 + 5, x0 + 5, 0] == 200  # the walker's centre, now off the paths
+    assert (out[5] == 50).sum() == (frames[5] == 50).sum() * 3  # skipped segment unchanged
+
+
 def test_moving_frame_scores_by_hand():
     # 2 frames, 2x2 patches, one flow cell per quarter (moving share already per patch)
     p = np.array([[[1.0, 5.0], [2.0, 9.0]], [[4.0, 3.0], [8.0, 7.0]]])
@@ -82,7 +115,8 @@ def test_moving_frame_scores_by_hand():
 
 
 def _sets(seed: int = 0):
-    """'fast' seen only by the first part, 'foreign object' only by the second."""
+    """'fast' seen only by the first part, 'foreign object' only by the second (the kinds
+    given are the kinds chosen on)."""
     rng = np.random.default_rng(seed)
     y = np.r_[np.zeros(100), np.ones(30), np.zeros(70)].astype(np.int8)
     fast_o = rng.normal(size=200) + 3 * y

@@ -1,13 +1,16 @@
 """Label-free choices of the scene detector: held-out normal video with synthetic anomalies.
 
-The held-out normal training videos (never used to fit) get two kinds of synthetic anomaly:
+The held-out normal training videos (never used to fit) get three kinds of synthetic anomaly:
 
 - **fast**: in seeded segments (:func:`synthetic_schedule`), the largest moving region of each
   frame has its optical flow multiplied by a factor drawn from ``synth_factors`` (an object
   moving 1.5-2.5x faster than it did, as a cyclist among walkers); the frames are unchanged,
   so only motion can see it;
 - **foreign object**: a textured object pasted and moved at the scene's normal object speed
-  (:mod:`vadkit.methods.oneclass.synthetic`): slow, so only appearance can see it.
+  (:mod:`vadkit.methods.oneclass.synthetic`): slow, so only appearance can see it;
+- **off the paths**: the scene's own moving content (a disc cut around the frame's most-moving
+  flow cell, a person usually) moved at the same speed from a cell where the fold's normal
+  video rarely moves: nothing in it is new but where it is (a person crossing the grass).
 
 :func:`select_object_speed` chooses the ``object_speed`` setting (window size x visited
 threshold x smoothing sigma) on the fast kind. Rule ``"one_se"`` (default): of the candidates
@@ -20,7 +23,7 @@ AUC (ties: the first in grid order).
 (each z-normalised with its scores on the clean held-out videos, then smoothed with
 ``sigma``): the candidate ``(w, sigma)`` with the highest mean of the per-kind micro frame
 AUCs wins (ties: the first in grid order, i.e. the smaller weight and sigma), so a setting
-must detect both kinds. No test video and no test label is read here.
+must detect every kind. No test video and no test label is read here.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ __all__ = [
 ]
 
 #: the kinds of synthetic anomaly the fusion must detect
-KINDS = ("fast", "foreign object")
+KINDS = ("fast", "foreign object", "off the paths")
 
 #: kind -> video id -> (object_speed scores, appearance scores, labels)
 SyntheticSets = dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
@@ -195,7 +198,9 @@ def select_fusion(
     from vadkit.errors import VadkitError
 
     so, sa = _stats(obj_heldout), _stats(app_heldout)
-    for k in KINDS:
+    if not sets:
+        raise VadkitError("fusion selection: no synthetic kind to choose on")
+    for k in sets:
         ys = np.concatenate([y for _, _, y in sets[k].values()]) if sets[k] else np.zeros(0)
         if not ys.any() or ys.all():
             raise VadkitError(
@@ -209,7 +214,7 @@ def select_fusion(
                 v: (1 - w) * (o - so[0]) / so[1] + w * (a - sa[0]) / sa[1]
                 for v, (o, a, _) in sets[k].items()
             }
-            for k in KINDS
+            for k in sets
         }
         for s in sigmas:
             aucs = {
@@ -217,7 +222,7 @@ def select_fusion(
                     {v: y for v, (_, _, y) in sets[k].items()},
                     {v: smooth(x, s) for v, x in fused[k].items()},
                 )
-                for k in KINDS
+                for k in sets
             }
             table.append(
                 {

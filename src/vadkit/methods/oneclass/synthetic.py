@@ -10,6 +10,12 @@ straight line at ``speed`` pixels per frame (bouncing off the frame edges). ``sp
 ``size`` come from the scene (the normal object speed and the object-sized window chosen
 on the same held-out videos), never from a constant in pixels, so the anomaly scales with
 the camera. A frame is a positive when the object is in it.
+
+A second kind, :func:`walker_textures` with :func:`off_path_starts`, pastes the scene's
+own content instead: a disc cut around the most-moving flow cell of the segment's first
+frame (a person, usually), moved at the same speed from a cell where normal video rarely
+moves ("a walker moved off the paths", a person crossing the grass): nothing in it is new
+to the scene but where it is.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import numpy as np
 
 from vadkit.errors import VadkitError
 
-__all__ = ["paste_moving_objects", "segments_of"]
+__all__ = ["off_path_starts", "paste_moving_objects", "segments_of", "walker_textures"]
 
 
 def segments_of(schedule: Sequence[int] | dict[int, float]) -> list[tuple[int, int]]:
@@ -33,6 +39,14 @@ def segments_of(schedule: Sequence[int] | dict[int, float]) -> list[tuple[int, i
         else:
             out.append((t, t + 1))
     return out
+
+
+def _disc_alpha(size: int) -> np.ndarray:
+    """``(size, size)`` alpha in [0, 1]: a disc with a soft rim."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    c = (size - 1) / 2
+    r = np.sqrt((yy - c) ** 2 + (xx - c) ** 2) / max(c, 1.0)
+    return np.clip((1.0 - r) * 4.0, 0.0, 1.0)
 
 
 def _texture(
@@ -56,11 +70,63 @@ def _texture(
     tex = tex / max(float(tex.std()), 1e-6)
     shift = rng.uniform(-1, 1)  # brighter or darker than the average by up to one std
     tex = np.clip(mean + std * (shift + tex), 0, 255)
-    yy, xx = np.mgrid[:size, :size].astype(np.float32)
-    c = (size - 1) / 2
-    r = np.sqrt((yy - c) ** 2 + (xx - c) ** 2) / max(c, 1.0)
-    alpha = np.clip((1.0 - r) * 4.0, 0.0, 1.0)  # a disc with a soft rim
-    return tex, alpha
+    return tex, _disc_alpha(size)
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    f = np.asarray(frame)
+    return (np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f[..., :3]).astype(np.float32)
+
+
+def _cell_centre(cell: tuple[int, int], grid: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
+    return np.array([(cell[0] + 0.5) * hw[0] / grid[0], (cell[1] + 0.5) * hw[1] / grid[1]])
+
+
+def walker_textures(
+    frames: Sequence[np.ndarray],
+    segments: Sequence[tuple[int, int]],
+    moving_share: np.ndarray,
+    size: int,
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per segment, ``(texture, alpha)``: the ``size`` disc of the segment's first frame
+    centred on its most-moving flow cell (``moving_share``: ``(n, rows, cols)``), or None when
+    nothing moves in that frame."""
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    h, w = np.asarray(frames[0]).shape[:2]
+    size = int(min(size, h - 1, w - 1))
+    grid = moving_share.shape[1:]
+    for start, _ in segments:
+        share = moving_share[min(start, len(moving_share) - 1)]
+        if not share.max() > 0:
+            out.append(None)
+            continue
+        cell = np.unravel_index(int(np.argmax(share)), grid)
+        y, x = np.clip(_cell_centre(cell, grid, (h, w)) - size / 2, 0, [h - size, w - size])
+        y, x = int(round(y)), int(round(x))
+        out.append((_rgb(frames[start])[y : y + size, x : x + size].copy(), _disc_alpha(size)))
+    return out
+
+
+def off_path_starts(
+    occupancy: np.ndarray,
+    n: int,
+    size: int,
+    hw: tuple[int, int],
+    rng: np.random.Generator,
+    quantile: float = 0.25,
+) -> list[tuple[float, float]]:
+    """``n`` top-left corners of a ``size`` object, each centred on a flow cell drawn among
+    those whose normal ``occupancy`` (``(rows, cols)``, e.g. the mean moving share of the
+    normal video) is at most its ``quantile``: where the scene's walkers rarely go."""
+    cells = np.argwhere(occupancy <= np.quantile(occupancy, quantile))
+    h, w = hw
+    size = int(min(size, h - 1, w - 1))
+    out = []
+    for _ in range(n):
+        cell = tuple(cells[int(rng.integers(len(cells)))])
+        y, x = np.clip(_cell_centre(cell, occupancy.shape, hw) - size / 2, 0, [h - size, w - size])
+        out.append((float(y), float(x)))
+    return out
 
 
 def paste_moving_objects(
@@ -69,6 +135,8 @@ def paste_moving_objects(
     size: int,
     speed: float,
     rng: np.random.Generator,
+    textures: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
+    starts: Sequence[tuple[float, float]] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Copies of ``frames`` with one foreign object moving through each segment.
 
@@ -79,6 +147,9 @@ def paste_moving_objects(
     size : object side in pixels (>= 4).
     speed : pixels per frame (> 0).
     rng : seeded generator (texture, entry point, direction).
+    textures : per segment, ``(texture, alpha)`` of side ``size`` to paste instead of a random
+        texture (:func:`walker_textures`); a None entry skips its segment.
+    starts : per segment, the object's first top-left corner (default: drawn at random).
 
     Returns
     -------
@@ -93,18 +164,24 @@ def paste_moving_objects(
         return out, labels
     h, w = out[0].shape[:2]
     size = int(min(size, h - 1, w - 1))
-    for start, stop in segments:
+    for i, (start, stop) in enumerate(segments):
         start, stop = max(0, start), min(len(out), stop)
-        if stop <= start:
+        given = textures[i] if textures is not None else None
+        if stop <= start or (textures is not None and given is None):
             continue
-        tex, alpha = _texture(size, out[start], rng)
-        pos = np.array([rng.uniform(0, h - size), rng.uniform(0, w - size)])
+        tex, alpha = given if given is not None else _texture(size, out[start], rng)
+        if tex.shape[:2] != (size, size):
+            raise VadkitError(f"synthetic object: texture {tex.shape[:2]} is not {size}x{size}")
+        corner = (
+            starts[i]
+            if starts is not None
+            else (rng.uniform(0, h - size), rng.uniform(0, w - size))
+        )
+        pos = np.array(corner, dtype=np.float64)
         ang = rng.uniform(0, 2 * np.pi)
         vel = speed * np.array([np.sin(ang), np.cos(ang)])
         for t in range(start, stop):
-            f = out[t]
-            rgb = np.repeat(f[..., None], 3, axis=-1) if f.ndim == 2 else f[..., :3]
-            rgb = rgb.astype(np.float32)
+            rgb = _rgb(out[t])
             y, x = int(round(pos[0])), int(round(pos[1]))
             win = rgb[y : y + size, x : x + size]
             a = alpha[..., None]
