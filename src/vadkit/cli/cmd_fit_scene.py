@@ -38,8 +38,7 @@ def fit_scene(inputs, out, cache, far, seed, workers, no_appearance, overwrite) 
     """Fit the motion + appearance detector on normal videos of one camera.
 
     Every setting is chosen without labels, on held-out normal videos with synthetic
-    anomalies (a region sped up; a foreign object moved at walking speed; a walker moved
-    where normal video rarely moves).
+    anomalies (a region sped up; a foreign object moved at walking speed).
     """
     from vadkit.deploy.scene_run import fit_scene_run
     from vadkit.errors import VadkitError

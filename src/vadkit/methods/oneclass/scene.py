@@ -11,8 +11,8 @@ It fuses motion and appearance, and chooses its own settings without any labelle
 3. appearance: :class:`~vadkit.methods.oneclass.patch_knn.PatchKNNScorer` on EfficientNet-Lite0
    ``stride8`` maps, counted only where something moves;
 4. fusion ``(1 - w) z(object_speed) + w z(appearance)``, weight and smoothing chosen on the
-   three synthetic kinds (fast; a foreign object pasted and moved at walking speed; the
-   scene's own walker moved where normal video rarely moves);
+   synthetic kinds ``synth_kinds`` (default: fast, and a foreign object pasted and moved at
+   walking speed; opt-in: the scene's own walker moved where normal video rarely moves);
 5. the threshold at ``false_alarm_rate`` of the fused scores of the clean held-out videos.
 
 ``vadkit benchmark ucsd`` fits exactly this detector on the training videos (its headline row
@@ -381,9 +381,10 @@ class SceneDetector:
         cache: Path | None,
         say: Log,
     ) -> SyntheticSets:
-        """The three kinds of synthetic anomaly on the held-out videos, scored by both parts."""
+        """The ``synth_kinds`` of synthetic anomaly on the held-out videos, scored by both parts."""
         import hashlib
 
+        from vadkit.methods.oneclass.flow import FLOW_FEATURES
         from vadkit.methods.oneclass.scene_features import save_npz
         from vadkit.methods.oneclass.synthetic import (
             off_path_starts,
@@ -412,12 +413,10 @@ class SceneDetector:
         }  # fmt: skip
         key = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:10]
         d = cache / f"paste-{key}" if cache is not None else None
-        from vadkit.methods.oneclass.flow import FLOW_FEATURES
-
         share_at = FLOW_FEATURES.index("moving_share")
         # where each fold's fit videos move (the walkers' paths), per flow cell
         occupancy = {}
-        for f, h in self.folds_:
+        for f, h in self.folds_ if "off the paths" in out else ():
             occ = np.concatenate([flow[f"train/{u}"]["cells"][..., share_at] for u in f]).mean(0)
             occupancy.update({v: occ for v in h})
         rng = np.random.default_rng(c.seed + 1)
