@@ -88,6 +88,9 @@ def test_walker_is_cut_where_the_frame_moves_and_pasted_where_normal_video_does_
     y0, x0 = int(starts[0][0]), int(starts[0][1])
     assert out[0][y0 + 5, x0 + 5, 0] == 200  # the walker's centre, now off the paths
     assert (out[5] == 50).sum() == (frames[5] == 50).sum() * 3  # skipped segment unchanged
+    with pytest.raises(VadkitError, match="1 starts for 2 segments"):
+        paste_moving_objects(frames, [(0, 4), (5, 8)], 10, 1.0, np.random.default_rng(1),
+                             starts=[(0.0, 0.0)])  # fmt: skip
 
 
 def test_moving_frame_scores_by_hand():

@@ -162,6 +162,11 @@ def paste_moving_objects(
     labels = np.zeros(len(out), np.int8)
     if not out:
         return out, labels
+    for name, given in (("textures", textures), ("starts", starts)):
+        if given is not None and len(given) != len(segments):
+            raise VadkitError(
+                f"synthetic object: {len(given)} {name} for {len(segments)} segments; need one each"
+            )
     h, w = out[0].shape[:2]
     size = int(min(size, h - 1, w - 1))
     for i, (start, stop) in enumerate(segments):
