@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from golden_helpers import check_topk_norms, check_training_steps, close, group
 
 from vadkit.methods.s3r import S3RConfig, S3RModel
 from vadkit.methods.s3r.checkpoint import s3r_key_map
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "s3r.npz"
-TOL = {"rtol": 1e-5, "atol": 1e-5}
 KEYS = s3r_key_map()  # reference state_dict key -> vadkit's (projections not saved)
 # Biases whose gradient is zero in exact arithmetic, by construction of the reference, and
 # round-off (~1e-9, different per CPU and torch build) in practice:
@@ -49,17 +49,13 @@ CONFIG = S3RConfig(
 )  # fmt: skip
 
 
-def _group(golden, prefix: str) -> dict[str, np.ndarray]:
-    return {k[len(prefix) + 1 :]: golden[k] for k in golden.files if k.startswith(prefix + "/")}
-
-
 @pytest.fixture(scope="module")
 def golden():
     return np.load(GOLDEN)
 
 
 def _load(model: S3RModel, golden, prefix: str) -> None:
-    params = _group(golden, prefix)
+    params = group(golden, prefix)
     assert set(params) == set(KEYS)
     state = {KEYS[k]: torch.from_numpy(v) for k, v in params.items()}
     state["dictionary"] = torch.from_numpy(golden["dictionary"]).float()
@@ -72,87 +68,31 @@ def _model(golden) -> S3RModel:
     return model.train()
 
 
-def _close(got: torch.Tensor | float, want: np.ndarray, what: str, **tol) -> None:
-    got = got.detach().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
-    np.testing.assert_allclose(got, want, err_msg=what, **(tol or TOL))
-
-
 def _check_forward(out: dict[str, torch.Tensor], golden) -> None:
-    n = int(golden["labels"].size) // 2
     # the reference returns regular_score / anomaly_score (n, 1), video_scores (2n, T, 1),
     # macro_scores (2n, 1) and memory_attn (2n, atoms, crops * T)
     want = np.concatenate([golden["out/regular_score"], golden["out/anomaly_score"]])[:, 0]
-    _close(out["video_scores"], want, "video scores")
-    _close(out["snippet_scores"], golden["out/video_scores"][..., 0], "snippet scores")
-    _close(out["macro_scores"], golden["out/macro_scores"][:, 0], "macro scores")
-    _close(out["feature_magnitudes"], golden["out/feature_magnitudes"], "feature magnitudes")
+    close(out["video_scores"], want, "video scores")
+    close(out["snippet_scores"], golden["out/video_scores"][..., 0], "snippet scores")
+    close(out["macro_scores"], golden["out/macro_scores"][:, 0], "macro scores")
+    close(out["feature_magnitudes"], golden["out/feature_magnitudes"], "feature magnitudes")
     b, c, t, s = out["memory_attention"].shape
     attn = golden["out/memory_attn"].reshape(b, s, c, t).transpose(0, 2, 3, 1)
-    _close(out["memory_attention"], attn, "en-Normal attention")
-    # the reference's selected features are (crops * n, k, D), crop-major; RTFM_loss takes the
-    # L2 norm of their mean over k: vadkit's topk_norms (2n, crops), video-major
-    halves = (
-        (slice(None, n), "feature_select_regular"),
-        (slice(n, None), "feature_select_anomaly"),
-    )
-    for half, key in halves:
-        feats = golden[f"out/{key}"].astype(np.float64)
-        norms = np.linalg.norm(feats.mean(1), axis=-1).reshape(-1, n).T
-        _close(out["topk_norms"][half], norms, f"top-k norms ({key})")
+    close(out["memory_attention"], attn, "en-Normal attention")
+    check_topk_norms(out, golden, ("feature_select_regular", "feature_select_anomaly"))
 
 
 def test_eval_forward_matches_reference(golden):
     model = _model(golden)
     _load(model, golden, "step5")
     scores = model.score(torch.from_numpy(golden["eval/x"]).float())
-    _close(scores, golden["eval/scores"], "eval snippet scores after 5 steps")
+    close(scores, golden["eval/scores"], "eval snippet scores after 5 steps")
 
 
 def test_training_steps_match_reference(golden):
-    model = _model(golden)
-    opt = model.make_optimizer()
-    x, labels = torch.from_numpy(golden["x"]).float(), torch.from_numpy(golden["labels"])
-    n_steps = x.shape[0]
-    param0 = {k: p.detach().clone() for k, p in model.state_dict().items()}
-    inverse = {v: k for k, v in KEYS.items()}
-    lr = opt.param_groups[0]["lr"]
-    for step in range(n_steps):
-        out = model(x[step])
-        total, parts = model.loss(out, labels)
-        opt.zero_grad()
-        total.backward()
-        if step == 0:
-            _check_forward(out, golden)
-            # do_train computes smooth and sparsity already weighted (8e-4, 8e-3)
-            weights = {"bce": 1.0, "magnitude": 1.0, "smooth": 8e-4, "sparsity": 8e-3}
-            for key, weight in (weights | {"macro": 1.0}).items():
-                _close(parts[key] * weight, golden[f"loss/{key}"], f"loss {key}")
-            _close(total, golden["loss/total"], "total loss")
-            for name, p in model.named_parameters():
-                _close(p.grad, golden[f"grad/{inverse[name]}"], f"gradient {name}")
-            for name in ROUNDOFF_ONLY:
-                grad = dict(model.named_parameters())[name].grad
-                assert grad.abs().max() < 1e-6, name
-                assert np.abs(golden[f"grad/{inverse[name]}"]).max() < 1e-6, name
-        _close(total, golden["loss5/total"][step], f"total loss at step {step + 1}")
-        opt.step()
-        if step not in (0, n_steps - 1):
-            continue
-        for name, value in model.state_dict().items():
-            if name == "dictionary":
-                continue
-            want = golden[f"step{step + 1}/{inverse[name]}"]
-            if name in ROUNDOFF_ONLY:
-                moved = (value - param0[name]).abs().max().item()
-                assert moved <= (step + 1) * lr, f"{name} moved {moved}"
-                moved = np.abs(want - golden[f"param0/{inverse[name]}"]).max()
-                assert moved <= (step + 1) * lr, f"reference {name} moved {moved}"
-                continue
-            if name in BIAS_SHIFTED and step > 0:
-                _close(value, want, f"{name} after step {step + 1}", rtol=0, atol=1e-3)
-                continue
-            _close(value, want, f"{name} after step {step + 1}")
-            # the update itself (lr 1e-3 moves a weight by ~1e-3 a step), to 0.1% of it
-            update = want - golden[f"param0/{inverse[name]}"]
-            got = value.double() - param0[name].double()
-            _close(got, update, f"{name} update", rtol=1e-3, atol=1e-6)
+    # do_train computes smooth and sparsity already weighted (8e-4, 8e-3)
+    weights = {"bce": 1.0, "magnitude": 1.0, "smooth": 8e-4, "sparsity": 8e-3, "macro": 1.0}
+    check_training_steps(
+        _model(golden), golden, KEYS, lambda out: _check_forward(out, golden), weights,
+        ROUNDOFF_ONLY, BIAS_SHIFTED, skip_state={"dictionary"},
+    )  # fmt: skip
