@@ -95,3 +95,20 @@ def check_training_steps(
             update = want - golden[f"param0/{inverse[name]}"]
             got = value.double() - param0[name].double()
             close(got, update, f"{name} update", rtol=1e-3, atol=1e-6)
+
+
+def random_state(
+    layout: list[tuple[str, tuple[int, ...]]], seed: int = 0, batches_tracked: int = 1234
+) -> dict[str, torch.Tensor]:
+    """A state dict of a published checkpoint layout (key, shape) with seeded values: uniform
+    in [-0.5, 0.5), running variances in [0.5, 1.5), and ``batches_tracked`` counts."""
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in layout:
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(batches_tracked, dtype=torch.int64)
+        elif key.endswith("running_var"):
+            state[key] = torch.rand(shape, generator=g) + 0.5
+        else:
+            state[key] = torch.rand(shape, generator=g) - 0.5
+    return state

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from golden_helpers import random_state  # tests/golden_helpers.py
 
 from vadkit.errors import VadkitError
 from vadkit.methods.rtfm import RTFMConfig, RTFMModel
@@ -41,16 +42,7 @@ def rtfm_layout(d: int = 2048, h1: int = 512, h2: int = 128) -> list[tuple[str, 
 
 
 def make_state(layout, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in layout:
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.tensor(1234, dtype=torch.int64)
-        elif key.endswith("running_var"):
-            state[key] = torch.rand(shape, generator=g) + 0.5
-        else:
-            state[key] = torch.rand(shape, generator=g) - 0.5
-    return state
+    return random_state(layout, seed, batches_tracked=1234)
 
 
 def test_published_layout_loads_strictly_and_values_land():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from golden_helpers import random_state  # tests/golden_helpers.py
 
 from vadkit.errors import VadkitError
 from vadkit.methods.s3r import S3RConfig, S3RModel
@@ -57,16 +58,7 @@ def s3r_layout(d: int = 2048) -> list[tuple[str, tuple]]:
 
 
 def make_state(layout, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape in layout:
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.tensor(77, dtype=torch.int64)
-        elif key.endswith("running_var"):
-            state[key] = torch.rand(shape, generator=g) + 0.5
-        else:
-            state[key] = torch.rand(shape, generator=g) - 0.5
-    return state
+    return random_state(layout, seed, batches_tracked=77)
 
 
 SMALL = S3RConfig(
