@@ -73,6 +73,8 @@ def test_scene_chooses_on_the_off_path_walker_when_asked(small):
     assert chosen["val_auc"] == max(r["val_auc"] for r in det.fusion_table_)
     with pytest.raises(VadkitError, match="synth_kinds must include 'fast'"):
         SceneDetector(replace(cfg, synth_kinds=("foreign object",))).fit(small["train"])
+    with pytest.raises(VadkitError, match="foreign_texture must be one of"):
+        SceneDetector(replace(cfg, foreign_texture="plaid")).fit(small["train"])
 
 
 def test_scene_save_load_round_trip(small, tmp_path):

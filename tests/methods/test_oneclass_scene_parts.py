@@ -93,6 +93,31 @@ def test_walker_is_cut_where_the_frame_moves_and_pasted_where_normal_video_does_
                              starts=[(0.0, 0.0)])  # fmt: skip
 
 
+def test_turned_walker_is_the_walker_on_its_side():
+    # a walker whose rows are graded (row r of the cut disc has value 100 + r): turned by 90
+    # degrees counter-clockwise, the grading runs along the columns: turned[i, j] is the
+    # disc's [j, 9 - i], so column j holds one value, 100 + j
+    frames = [np.full((60, 80), 50, np.uint8) for _ in range(4)]
+    for f in frames:
+        f[25:35, 45:55] = (100 + np.arange(10, dtype=np.uint8))[:, None]
+    share = np.zeros((4, 3, 4))
+    share[:, 1, 2] = 0.6
+    ((upright, _),) = walker_textures(frames, [(0, 4)], share, size=10)
+    ((turned, alpha),) = walker_textures(frames, [(0, 4)], share, size=10, turn=True)
+    assert (upright[:, :, 0] == (100 + np.arange(10))[:, None]).all()
+    assert (turned[:, :, 0] == (100 + np.arange(10))[None, :]).all()
+    assert turned.flags.c_contiguous and alpha.shape == (10, 10)
+    # nothing moves in the segment's first frame (0): skipped, or with nearest=True cut from
+    # the nearest frame that moves (frame 2, not the farther frame 3)
+    share[:2] = 0.0
+    frames[3] = np.full((60, 80), 7, np.uint8)
+    assert walker_textures(frames, [(0, 4)], share, size=10) == [None]
+    ((near, _),) = walker_textures(frames, [(0, 4)], share, size=10, nearest=True)
+    assert (near[:, :, 0] == (100 + np.arange(10))[:, None]).all()
+    share[:] = 0.0
+    assert walker_textures(frames, [(0, 4)], share, size=10, nearest=True) == [None]
+
+
 def test_moving_frame_scores_by_hand():
     # 2 frames, 2x2 patches, one flow cell per quarter (moving share already per patch)
     p = np.array([[[1.0, 5.0], [2.0, 9.0]], [[4.0, 3.0], [8.0, 7.0]]])

@@ -12,7 +12,8 @@ It fuses motion and appearance, and chooses its own settings without any labelle
    ``stride8`` maps, counted only where something moves;
 4. fusion ``(1 - w) z(object_speed) + w z(appearance)``, weight and smoothing chosen on the
    synthetic kinds ``synth_kinds`` (default: fast, and a foreign object pasted and moved at
-   walking speed; opt-in: the scene's own walker moved where normal video rarely moves);
+   walking speed: the scene's own walker turned on its side, ``foreign_texture``; opt-in: the
+   walker moved upright where normal video rarely moves);
 5. the threshold at ``false_alarm_rate`` of the fused scores of the clean held-out videos.
 
 ``vadkit benchmark ucsd`` fits exactly this detector on the training videos (its headline row
@@ -53,6 +54,7 @@ from vadkit.methods.oneclass.scene_select import (
     KINDS,
     Candidate,
     SyntheticSets,
+    pooled_mean_std,
     select_fusion,
     select_object_speed,
     synthetic_schedule,
@@ -61,6 +63,9 @@ from vadkit.methods.oneclass.scene_select import (
 __all__ = ["SceneConfig", "SceneDetector", "split_folds", "split_training"]
 
 Log = Callable[[str], None]
+
+#: what the synthetic foreign object is made of (``SceneConfig.foreign_texture``)
+FOREIGN_TEXTURES = ("turned walker", "noise")
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,11 @@ class SceneConfig:
     # the synthetic kinds the fusion is chosen on (scene_select.KINDS); "off the paths" is
     # opt-in: on Ped2 it moved the choice to w 0.7 and the fusion 0.975 -> 0.969
     synth_kinds: tuple[str, ...] = ("fast", "foreign object")
+    # what the foreign object is made of: "turned walker" (the scene's own moving content,
+    # rotated 90 degrees: its detail is the camera's, so it blurs as real objects do at a
+    # lower resolution) or "noise" (a smooth noise disc in the scene's colours: as detailed
+    # at any resolution, it chose too much appearance on Ped2 at 0.5x; docs/benchmarks.md)
+    foreign_texture: str = "turned walker"
     spatial_backbone: str = "efficientnet_lite0"
     spatial_stage: str = "stride8"
     # frames resized to this short side for the spatial maps: the flow's canonical height,
@@ -159,11 +169,6 @@ def split_folds(
     return folds
 
 
-def _mean_std(x: Mapping[str, np.ndarray]) -> tuple[float, float]:
-    a = np.concatenate(list(x.values()))
-    return float(a.mean()), max(float(a.std()), 1e-12)
-
-
 class SceneDetector:
     """Motion + appearance one-class detector of one camera (module docstring).
 
@@ -203,6 +208,11 @@ class SceneDetector:
                 f"scene config: synth_kinds must include 'fast' and be among {', '.join(KINDS)}; "
                 f"got {list(c.synth_kinds)}"
             )
+        if c.foreign_texture not in FOREIGN_TEXTURES:
+            raise VadkitError(
+                f"scene config: foreign_texture must be one of {', '.join(FOREIGN_TEXTURES)}; "
+                f"got {c.foreign_texture!r}"
+            )
         if not isinstance(videos, Mapping):
             videos = {Path(str(v)).stem if not isinstance(v, np.ndarray) else f"video{i}": v
                       for i, v in enumerate(videos)}  # fmt: skip
@@ -226,7 +236,7 @@ class SceneDetector:
         if not c.appearance:
             self.patch_knn_ = None
             self.fusion_ = {"weight": 0.0, "sigma": self.selected_.sigma,
-                            "stats": {"object_speed": _mean_std(obj_held)}}  # fmt: skip
+                            "stats": {"object_speed": pooled_mean_std(obj_held)}}  # fmt: skip
             self.fusion_table_ = []
         else:
             app_held = self._fit_appearance(videos, flow, folds, fit_ids, cache, say)
@@ -402,8 +412,10 @@ class SceneDetector:
                               app_held[v], f["synth_labels"])  # fmt: skip
         # the scene's normal object speed (px/frame of the flow's frame), from every video
         speed = float(np.median(self.object_speed_.ref_speed_))
+        # (the noise disc keeps its old key, so its caches stay valid)
+        texture = {"noise": "scene colour statistics"}.get(c.foreign_texture, c.foreign_texture)
         rec = {
-            "texture": "scene colour statistics", "speed": round(speed, 6), "window": self.window_,
+            "texture": texture, "speed": round(speed, 6), "window": self.window_,
             "min_speed": self.object_speed_.config.min_speed, "size": c.paste_size,
             "synth": [c.synth_share, c.synth_length], "seed": c.seed,
             "app": [c.appearance_gate, c.appearance_top, c.short_side, c.appearance_baseline],
@@ -441,6 +453,12 @@ class SceneDetector:
                     continue
                 segs = segments_of(sched)
                 extra = {}
+                if kind == "foreign object" and c.foreign_texture == "turned walker":
+                    extra = {
+                        "textures": walker_textures(
+                            frames, segs, share, size, turn=True, nearest=True
+                        )
+                    }
                 if kind == "off the paths":
                     hw = frames[0].shape[:2]
                     extra = {"textures": walker_textures(frames, segs, share, size),

@@ -6,8 +6,9 @@ The held-out normal training videos (never used to fit) get three kinds of synth
   frame has its optical flow multiplied by a factor drawn from ``synth_factors`` (an object
   moving 1.5-2.5x faster than it did, as a cyclist among walkers); the frames are unchanged,
   so only motion can see it;
-- **foreign object**: a textured object pasted and moved at the scene's normal object speed
-  (:mod:`vadkit.methods.oneclass.synthetic`): slow, so only appearance can see it;
+- **foreign object**: an object pasted and moved at the scene's normal object speed
+  (:mod:`vadkit.methods.oneclass.synthetic`; by default the scene's own walker turned on its
+  side, or a noise disc): slow, so appearance sees it better than motion;
 - **off the paths**: the scene's own moving content (a disc cut around the frame's most-moving
   flow cell, a person usually) moved at the same speed from a cell where the fold's normal
   video rarely moves: nothing in it is new but where it is (a person crossing the grass).
@@ -43,6 +44,7 @@ __all__ = [
     "Candidate",
     "Fold",
     "auc_standard_error",
+    "pooled_mean_std",
     "select_fusion",
     "select_object_speed",
     "synthetic_schedule",
@@ -181,7 +183,8 @@ def select_object_speed(
     return cands[pick], table
 
 
-def _stats(x: dict[str, np.ndarray]) -> tuple[float, float]:
+def pooled_mean_std(x: Mapping[str, np.ndarray]) -> tuple[float, float]:
+    """Mean and standard deviation (>= 1e-12) of all videos' scores pooled: the z statistics."""
     a = np.concatenate(list(x.values()))
     return float(a.mean()), max(float(a.std()), 1e-12)
 
@@ -197,7 +200,7 @@ def select_fusion(
     the chosen row also has the z statistics ``stats`` of both parts."""
     from vadkit.errors import VadkitError
 
-    so, sa = _stats(obj_heldout), _stats(app_heldout)
+    so, sa = pooled_mean_std(obj_heldout), pooled_mean_std(app_heldout)
     if not sets:
         raise VadkitError("fusion selection: no synthetic kind to choose on")
     for k in sets:
