@@ -3,7 +3,7 @@ model against arrays written by the reference code (``benchmarks/reference/*_gol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import numpy as np
 import torch
@@ -38,9 +38,9 @@ def check_training_steps(
     keys: Mapping[str, str],
     check_forward: Callable[[Mapping[str, torch.Tensor]], None],
     loss_weights: Mapping[str, float],
-    roundoff_only: set[str],
-    bias_shifted: set[str],
-    skip_state: set[str] = frozenset(),
+    roundoff_only: Collection[str],
+    bias_shifted: Collection[str],
+    skip_state: Collection[str] = (),
     roundoff_exact_at_step1: bool = False,
 ) -> None:
     """Run the golden batches through ``model`` with its own optimiser and compare the first

@@ -103,9 +103,9 @@ class SceneConfig:
     # opt-in: on Ped2 it moved the choice to w 0.7 and the fusion 0.975 -> 0.969
     synth_kinds: tuple[str, ...] = ("fast", "foreign object")
     # what the foreign object is made of: "turned walker" (the scene's own moving content,
-    # rotated 90 degrees: its detail is the camera's, so it blurs as real objects do at a
-    # lower resolution) or "noise" (a smooth noise disc in the scene's colours: as detailed
-    # at any resolution, it chose too much appearance on Ped2 at 0.5x; docs/benchmarks.md)
+    # rotated 90 degrees: its detail is the camera's) or "noise" (a smooth noise disc in the
+    # scene's colours, as detailed at any resolution: on Ped2 at 0.5x it chose too much
+    # appearance; docs/benchmarks.md)
     foreign_texture: str = "turned walker"
     spatial_backbone: str = "efficientnet_lite0"
     spatial_stage: str = "stride8"

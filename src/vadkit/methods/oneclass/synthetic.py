@@ -14,12 +14,12 @@ the camera. A frame is a positive when the object is in it.
 The foreign object can also be made of the scene's own pixels (:func:`walker_textures` with
 ``turn=True``, the default of the scene detector): the disc around the most-moving flow cell
 of the segment's first frame (a person, usually) rotated by 90 degrees and moved from a random
-point. Its detail is the camera's, so at a lower resolution it blurs as a real cart or bicycle
-does; the noise disc keeps its contrast at any resolution and made appearance look more
-reliable than it is on a small frame.
+point. Its detail is the camera's, as a real cart's or bicycle's is; the noise disc has the
+same contrast at any resolution, and on Ped2 at 0.5x it made appearance look more reliable
+than it was (docs/benchmarks.md, robustness).
 
 A second kind, :func:`walker_textures` with :func:`off_path_starts`, pastes the scene's
-own content instead: a disc cut around the most-moving flow cell of the segment's first
+own content upright: a disc cut around the most-moving flow cell of the segment's first
 frame (a person, usually), moved at the same speed from a cell where normal video rarely
 moves ("a walker moved off the paths", a person crossing the grass): nothing in it is new
 to the scene but where it is.
